@@ -1,0 +1,112 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is every setting of a run, filled from flags and the injected
+// environment, validated once, then passed down as values.
+type config struct {
+	db        string
+	addr      string
+	people    int
+	seed      int64
+	now       string // YYYY-MM-DD, "" for today
+	replace   bool
+	ndjson    string
+	logFormat string
+	logLevel  string
+}
+
+func defaultConfig(getenv func(string) string) config {
+	c := config{
+		db:        "sqlite:wholecare.db",
+		addr:      "127.0.0.1:8080",
+		people:    20000,
+		seed:      1,
+		logFormat: "json",
+		logLevel:  "info",
+	}
+	if v := getenv("WHOLECARE_DB"); v != "" {
+		c.db = v
+	}
+	if v := getenv("WHOLECARE_ADDR"); v != "" {
+		c.addr = v
+	}
+	return c
+}
+
+func (c *config) dbFlag(fs *flag.FlagSet) {
+	fs.StringVar(&c.db, "db", c.db, "database: sqlite:PATH or a postgres:// URL (env WHOLECARE_DB)")
+}
+
+func (c *config) logFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.logFormat, "log-format", c.logFormat, "log format: json or text")
+	fs.StringVar(&c.logLevel, "log-level", c.logLevel, "log level: debug, info, warn or error")
+}
+
+func (c *config) addrFlag(fs *flag.FlagSet) {
+	fs.StringVar(&c.addr, "addr", c.addr, "address to listen on, HOST:PORT (env WHOLECARE_ADDR; port 0 picks a free port)")
+}
+
+func (c *config) populationFlags(fs *flag.FlagSet) {
+	fs.IntVar(&c.people, "people", c.people, "number of synthetic people")
+	fs.Int64Var(&c.seed, "seed", c.seed, "random seed: the same seed gives the same population")
+	fs.StringVar(&c.now, "now", c.now, "the day the synthetic history ends, YYYY-MM-DD (default today, or the day of an unfinished run being resumed)")
+}
+
+func (c *config) validAddr() error {
+	host, port, err := net.SplitHostPort(c.addr)
+	if err != nil {
+		return &usageError{fmt.Sprintf("--addr %q not understood: use HOST:PORT, e.g. 127.0.0.1:8080", c.addr)}
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return &usageError{fmt.Sprintf("--addr %q: port must be a number from 0 to 65535", c.addr)}
+	}
+	_ = host
+	return nil
+}
+
+func (c *config) validPopulation() error {
+	if c.people < 1 || c.people > 10_000_000 {
+		return &usageError{fmt.Sprintf("--people %d: choose from 1 to 10,000,000", c.people)}
+	}
+	if c.now != "" {
+		if _, err := time.Parse(time.DateOnly, c.now); err != nil {
+			return &usageError{fmt.Sprintf("--now %q not understood: use YYYY-MM-DD", c.now)}
+		}
+	}
+	return nil
+}
+
+func (c *config) validDB() error {
+	if !strings.HasPrefix(c.db, "sqlite:") && !strings.HasPrefix(c.db, "postgres://") && !strings.HasPrefix(c.db, "postgresql://") {
+		return &usageError{fmt.Sprintf("database %q not understood: use sqlite:PATH or a postgres:// URL", redactDSN(c.db))}
+	}
+	return nil
+}
+
+// redactDSN hides a password in a database URL before it is printed.
+func redactDSN(dsn string) string {
+	at := strings.LastIndex(dsn, "@")
+	scheme := strings.Index(dsn, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return dsn
+	}
+	userinfo := dsn[scheme+3 : at]
+	if i := strings.Index(userinfo, ":"); i >= 0 {
+		return dsn[:scheme+3] + userinfo[:i] + ":xxxxx" + dsn[at:]
+	}
+	return dsn
+}
+
+// today is the UTC midnight of the current day; the CLI is the one place
+// that reads the clock for a generation run.
+func today() time.Time {
+	return time.Now().UTC().Truncate(24 * time.Hour)
+}

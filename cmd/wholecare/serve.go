@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/wholecare/wholecare/internal/httpapi"
+	"github.com/wholecare/wholecare/internal/metrics"
+	"github.com/wholecare/wholecare/internal/sqlstore"
+)
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	cfg := defaultConfig(e.getenv)
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg.dbFlag(fs)
+	cfg.addrFlag(fs)
+	cfg.logFlags(fs)
+	if err := parseFlags(fs, e, args, "[--db DSN] [--addr HOST:PORT]"); err != nil {
+		return err
+	}
+	if err := cfg.validAddr(); err != nil {
+		return err
+	}
+	log, err := newLogger(e.stderr, cfg.logFormat, cfg.logLevel)
+	if err != nil {
+		return err
+	}
+	db, err := openMigrated(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return serveHTTP(ctx, e, cfg, db, log)
+}
+
+// openMigrated opens the database and applies pending migrations.
+func openMigrated(ctx context.Context, cfg config, log *slog.Logger) (*sqlstore.DB, error) {
+	if err := cfg.validDB(); err != nil {
+		return nil, err
+	}
+	db, err := sqlstore.Open(ctx, cfg.db, log)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if len(applied) > 0 {
+		log.Info("migrations applied", "count", len(applied), "last", applied[len(applied)-1])
+	}
+	return db, nil
+}
+
+// listen opens the listening socket, with an error that says what to do
+// when the port is taken.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("address %s is already in use: stop what is using it or choose another with --addr", addr)
+		}
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// serveHTTP serves until ctx is cancelled, then shuts down gracefully:
+// requests in flight get up to 15 seconds to finish.
+func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *slog.Logger) error {
+	ln, err := listen(cfg.addr)
+	if err != nil {
+		return err
+	}
+	reg := metrics.New(time.Now())
+	counts := newCountCache(db, log)
+	counts.get(ctx) // start the first count now, so the first scrape has numbers
+	for _, table := range []string{"people", "conditions", "observations", "encounters"} {
+		reg.GaugeFunc("wholecare_store_rows_"+table, "Rows in the "+table+" table (refreshed every minute).",
+			func() float64 { return float64(counts.get(ctx)[table]) })
+	}
+	api := httpapi.New(httpapi.Deps{Log: log, Store: db, Metrics: reg, Version: buildVersion()})
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "version", buildVersion(), "dialect", db.Dialect())
+	fmt.Fprintf(e.stdout, "Wholecare is serving on http://%s (Ctrl-C to stop)\n", ln.Addr())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// countCache keeps table row counts for /metrics, refreshed at most once a
+// minute, so a scrape never waits on a count of a large table.
+type countCache struct {
+	mu      sync.Mutex
+	db      *sqlstore.DB
+	log     *slog.Logger
+	at      time.Time
+	counts  map[string]int64
+	running bool
+}
+
+func newCountCache(db *sqlstore.DB, log *slog.Logger) *countCache {
+	return &countCache{db: db, log: log, counts: map[string]int64{}}
+}
+
+func (c *countCache) get(ctx context.Context) map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.at) > time.Minute && !c.running {
+		c.running = true
+		go func() {
+			counts, err := c.db.Counts(ctx)
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.running = false
+			c.at = time.Now()
+			if err != nil {
+				c.log.Warn("counting rows", "err", err)
+				return
+			}
+			c.counts = counts
+		}()
+	}
+	return c.counts
+}

@@ -1,0 +1,165 @@
+// Package httpapi is Wholecare's HTTP edge: the JSON API, the operational
+// endpoints (/healthz, /readyz, /metrics) and the middleware every request
+// passes through. It turns error kinds into statuses and RFC 9457 problem
+// details in one place. It must never put person data in a log line or a
+// metric label: requests are logged by route pattern, never by raw path.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/wholecare/wholecare/internal/apperr"
+	"github.com/wholecare/wholecare/internal/metrics"
+)
+
+// Pinger is what readiness needs of the store.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps are the server's dependencies, wired in run.
+type Deps struct {
+	Log     *slog.Logger
+	Store   Pinger
+	Metrics *metrics.Registry
+	Version string
+}
+
+// Server is the HTTP handler with its instruments.
+type Server struct {
+	deps     Deps
+	mux      *http.ServeMux
+	requests *metrics.Counter
+	latency  *metrics.Histogram
+}
+
+// New builds the handler and registers its metrics on d.Metrics.
+func New(d Deps) *Server {
+	s := &Server{
+		deps: d,
+		mux:  http.NewServeMux(),
+		requests: d.Metrics.NewCounter("wholecare_http_requests_total",
+			"HTTP requests by route pattern and status code.", "route", "code"),
+		latency: d.Metrics.NewHistogram("wholecare_http_request_duration_seconds",
+			"HTTP request latency by route pattern.",
+			[]float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}, "route"),
+	}
+	s.routes()
+	return s
+}
+
+// ServeHTTP logs, measures and recovers around every request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		if v := recover(); v != nil {
+			// A panic is a bug: log it with the stack, answer 500, keep serving.
+			s.deps.Log.Error("panic serving request", "route", r.Pattern, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if !rec.wrote {
+				writeProblem(rec, r, apperr.E(apperr.Internal, "panic"))
+			}
+		}
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		d := time.Since(start)
+		s.requests.Inc(route, strconv.Itoa(rec.status))
+		s.latency.Observe(d.Seconds(), route)
+		s.deps.Log.Info("request", "method", r.Method, "route", route, "status", rec.status,
+			"duration_ms", float64(d.Microseconds())/1000, "bytes", rec.bytes)
+	}()
+	s.mux.ServeHTTP(rec, r)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status = code
+		r.wrote = true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(p []byte) (int, error) {
+	r.wrote = true
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += n
+	return n, err
+}
+
+// handler is an http handler that returns its error instead of writing it.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+// serve adapts a handler: a returned error becomes problem details, and
+// only Internal errors are logged (with their cause), never shown.
+func (s *Server) serve(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			if apperr.KindOf(err) == apperr.Internal {
+				s.deps.Log.Error("request failed", "route", r.Pattern, "err", err)
+			}
+			writeProblem(w, r, err)
+		}
+	})
+}
+
+// Status maps an error kind to an HTTP status.
+func Status(k apperr.Kind) int {
+	switch k {
+	case apperr.Invalid:
+		return http.StatusBadRequest
+	case apperr.NotFound:
+		return http.StatusNotFound
+	case apperr.Conflict:
+		return http.StatusConflict
+	case apperr.Forbidden:
+		return http.StatusForbidden
+	case apperr.Unavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// problem is an RFC 9457 problem details body.
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	status := Status(apperr.KindOf(err))
+	p := problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: apperr.Message(err)}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// encode writes v as JSON with status.
+func encode(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		return errors.Join(apperr.E(apperr.Internal, "encoding response"), err)
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/wholecare/wholecare/internal/apperr"
+	"github.com/wholecare/wholecare/internal/auth"
+)
+
+const userColumns = `id, name, display_name, role, org_id, person_id, password_hash, disabled, created_at`
+
+func scanUser(s interface{ Scan(...any) error }) (auth.User, error) {
+	var u auth.User
+	var role string
+	err := s.Scan(&u.ID, &u.Name, &u.DisplayName, &role, &u.OrgID, &u.PersonID, &u.PasswordHash, &u.Disabled, timeDest{&u.CreatedAt})
+	u.Role = auth.Role(role)
+	return u, err
+}
+
+// PutUser stores a user, creating it or, when a user of that name exists,
+// replacing its display name, role, organisation, person, password hash and
+// disabled flag. It returns the stored user with its id.
+func (db *DB) PutUser(ctx context.Context, u auth.User) (auth.User, error) {
+	if err := db.ready(); err != nil {
+		return auth.User{}, err
+	}
+	if err := u.Valid(); err != nil {
+		return auth.User{}, err
+	}
+	now := time.Now()
+	row := db.sql.QueryRowContext(ctx, db.d.rebind(`
+		INSERT INTO users (name, display_name, role, org_id, person_id, password_hash, disabled, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET
+			display_name = excluded.display_name, role = excluded.role, org_id = excluded.org_id,
+			person_id = excluded.person_id, password_hash = excluded.password_hash,
+			disabled = excluded.disabled, updated_at = excluded.updated_at
+		RETURNING `+userColumns),
+		u.Name, u.DisplayName, string(u.Role), u.OrgID, u.PersonID, u.PasswordHash, u.Disabled,
+		db.d.instant(now), db.d.instant(now))
+	stored, err := scanUser(row)
+	if err != nil {
+		return auth.User{}, classify(err, "storing user "+u.Name)
+	}
+	return stored, nil
+}
+
+// UserByName finds a user by sign-in name; NotFound if there is none.
+func (db *DB) UserByName(ctx context.Context, name string) (auth.User, error) {
+	if err := db.ready(); err != nil {
+		return auth.User{}, err
+	}
+	u, err := scanUser(db.sql.QueryRowContext(ctx, db.d.rebind(`SELECT `+userColumns+` FROM users WHERE name = ?`), name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.User{}, apperr.Ef(apperr.NotFound, "no user named %q", name)
+	}
+	if err != nil {
+		return auth.User{}, classify(err, "reading user "+name)
+	}
+	return u, nil
+}
+
+// Users lists every user by name.
+func (db *DB) Users(ctx context.Context) ([]auth.User, error) {
+	if err := db.ready(); err != nil {
+		return nil, err
+	}
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
+	if err != nil {
+		return nil, classify(err, "listing users")
+	}
+	defer rows.Close()
+	var us []auth.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, classify(err, "listing users")
+		}
+		us = append(us, u)
+	}
+	return us, classify(rows.Err(), "listing users")
+}
