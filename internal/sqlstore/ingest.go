@@ -1,0 +1,452 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/wholecare/wholecare/internal/apperr"
+	"github.com/wholecare/wholecare/internal/ingest"
+	"github.com/wholecare/wholecare/internal/record"
+	"github.com/wholecare/wholecare/internal/registry"
+)
+
+var _ ingest.Store = (*DB)(nil)
+
+// EventIngested is the outbox kind written by ApplyItems.
+const EventIngested = "ingest.applied"
+
+type ingestEvent struct {
+	People []int64 `json:"people"` // the people whose record changed
+}
+
+// refTables are the clinical tables an item's rows go to, with how to reach
+// row i's provenance and ids in a batch.
+var refTables = []struct {
+	name  string
+	count func(b *record.Batch) int
+	row   func(b *record.Batch, i int) (p *record.Provenance, person, id *int64)
+}{
+	{"conditions", func(b *record.Batch) int { return len(b.Conditions) }, func(b *record.Batch, i int) (*record.Provenance, *int64, *int64) {
+		r := &b.Conditions[i]
+		return &r.Provenance, &r.PersonID, &r.ID
+	}},
+	{"observations", func(b *record.Batch) int { return len(b.Observations) }, func(b *record.Batch, i int) (*record.Provenance, *int64, *int64) {
+		r := &b.Observations[i]
+		return &r.Provenance, &r.PersonID, &r.ID
+	}},
+	{"encounters", func(b *record.Batch) int { return len(b.Encounters) }, func(b *record.Batch, i int) (*record.Provenance, *int64, *int64) {
+		r := &b.Encounters[i]
+		return &r.Provenance, &r.PersonID, &r.ID
+	}},
+	{"medications", func(b *record.Batch) int { return len(b.Medications) }, func(b *record.Batch, i int) (*record.Provenance, *int64, *int64) {
+		r := &b.Medications[i]
+		return &r.Provenance, &r.PersonID, &r.ID
+	}},
+	{"immunisations", func(b *record.Batch) int { return len(b.Immunisations) }, func(b *record.Batch, i int) (*record.Provenance, *int64, *int64) {
+		r := &b.Immunisations[i]
+		return &r.Provenance, &r.PersonID, &r.ID
+	}},
+	{"procedures", func(b *record.Batch) int { return len(b.Procedures) }, func(b *record.Batch, i int) (*record.Provenance, *int64, *int64) {
+		r := &b.Procedures[i]
+		return &r.Provenance, &r.PersonID, &r.ID
+	}},
+}
+
+type identityKey struct{ source, local string }
+type rowKey struct{ table, source, ref string }
+type personTable struct {
+	table  string
+	person int64
+}
+type rowID struct{ person, id int64 }
+
+// applier holds one ApplyItems transaction's lookups, so that a file of
+// many resources about few people asks the database once per person.
+type applier struct {
+	db      *DB
+	tx      *sql.Tx
+	now     time.Time
+	persons map[identityKey]int64
+	nextID  map[personTable]int64
+	seen    map[rowKey]rowID // rows written by this call
+	lookup  map[string]*sql.Stmt
+	touched map[int64]bool
+}
+
+// ApplyItems implements ingest.Store.
+func (db *DB) ApplyItems(ctx context.Context, items []ingest.Item, atomic bool, now time.Time) ([]ingest.Outcome, error) {
+	if err := db.ready(); err != nil {
+		return nil, err
+	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, classify(err, "applying received data")
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, classify(err, "applying received data")
+	}
+	defer tx.Rollback()
+	a := &applier{db: db, tx: tx, now: now, persons: map[identityKey]int64{}, nextID: map[personTable]int64{},
+		seen: map[rowKey]rowID{}, lookup: map[string]*sql.Stmt{}, touched: map[int64]bool{}}
+	defer func() {
+		for _, s := range a.lookup {
+			s.Close()
+		}
+	}()
+	outs := make([]ingest.Outcome, len(items))
+	var out record.Batch
+	for i := range items {
+		o, err := a.item(ctx, &items[i], &out)
+		if err != nil {
+			if atomic || !isItemError(err) {
+				return nil, err
+			}
+			o.Err = err
+		}
+		outs[i] = o
+	}
+	if out.Rows() > 0 {
+		if err := db.d.bulkInsert(ctx, conn, tx, &encoder{d: db.d, b: &out}); err != nil {
+			return nil, err
+		}
+	}
+	if len(a.touched) > 0 {
+		ev := ingestEvent{People: make([]int64, 0, len(a.touched))}
+		for p := range a.touched {
+			ev.People = append(ev.People, p)
+		}
+		if err := db.outbox(ctx, tx, EventIngested, ev, now); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, classify(err, "committing received data")
+	}
+	return outs, nil
+}
+
+// isItemError reports whether err belongs to one item (the caller's data),
+// not to the database.
+func isItemError(err error) bool {
+	k := apperr.KindOf(err)
+	return k == apperr.Invalid || k == apperr.NotFound || k == apperr.Conflict
+}
+
+// item applies one item: its person, then its rows into out. Nothing is
+// written for the item before every check that can refuse it has passed.
+func (a *applier) item(ctx context.Context, it *ingest.Item, out *record.Batch) (ingest.Outcome, error) {
+	var o ingest.Outcome
+	key := identityKey{it.Source, it.Subject}
+	pid, err := a.resolve(ctx, key, it.Person)
+	if err != nil {
+		return o, err
+	}
+	// Check rows before any write: a row the source already sent about
+	// someone else is refused with the item.
+	type plan struct {
+		table    string
+		i        int
+		existing rowID
+		found    bool
+	}
+	var plans []plan
+	for _, t := range refTables {
+		for i := range t.count(&it.Rows) {
+			p, _, _ := t.row(&it.Rows, i)
+			existing, found, err := a.findRow(ctx, t.name, p.Source, p.SourceRef)
+			if err != nil {
+				return o, err
+			}
+			if found && pid != 0 && existing.person != pid {
+				return o, apperr.Ef(apperr.Conflict, "%s: %s row %q from %s is already stored for another person", it.At, t.name, p.SourceRef, p.Source)
+			}
+			plans = append(plans, plan{t.name, i, existing, found})
+		}
+	}
+	if pid == 0 {
+		if it.Person == nil {
+			return o, apperr.Ef(apperr.NotFound, "%s: unknown person %q from %s: send the Patient (or PID) first", it.At, it.Subject, it.Source)
+		}
+		if pid, err = a.createPerson(ctx, key, it.Person); err != nil {
+			return o, err
+		}
+		o.PersonCreated = true
+	} else if it.Person != nil {
+		if err := a.updatePerson(ctx, pid, it.Person); err != nil {
+			return o, err
+		}
+	}
+	o.PersonID = pid
+	a.touched[pid] = true
+
+	if c := it.Cancel; c != nil {
+		res, err := a.tx.ExecContext(ctx, a.db.d.rebind(`DELETE FROM encounters WHERE person_id = ? AND source = ? AND source_ref = ?`), pid, it.Source, c.SourceRef)
+		if err != nil {
+			return o, classify(err, "cancelling an encounter")
+		}
+		n, _ := res.RowsAffected()
+		o.Cancelled = int(n)
+		delete(a.seen, rowKey{"encounters", it.Source, c.SourceRef})
+	}
+
+	for _, pl := range plans {
+		t := tableByName(pl.table)
+		p, person, id := t.row(&it.Rows, pl.i)
+		*person = pid
+		k := rowKey{pl.table, p.Source, p.SourceRef}
+		switch {
+		case pl.found && a.seen[k] == pl.existing:
+			// Written earlier in this call: replace it in the batch.
+			removeRow(out, pl.table, pl.existing)
+			*id = pl.existing.id
+			o.Replaced++
+		case pl.found:
+			if _, err := a.tx.ExecContext(ctx, a.db.d.rebind(`DELETE FROM `+pl.table+` WHERE person_id = ? AND id = ?`), pl.existing.person, pl.existing.id); err != nil {
+				return o, classify(err, "replacing a "+pl.table+" row")
+			}
+			*id = pl.existing.id
+			o.Replaced++
+		default:
+			n, err := a.newID(ctx, pl.table, pid)
+			if err != nil {
+				return o, err
+			}
+			*id = n
+			o.Inserted++
+		}
+		a.seen[k] = rowID{pid, *id}
+	}
+	appendRows(out, &it.Rows)
+	return o, nil
+}
+
+func tableByName(name string) *struct {
+	name  string
+	count func(b *record.Batch) int
+	row   func(b *record.Batch, i int) (p *record.Provenance, person, id *int64)
+} {
+	for i := range refTables {
+		if refTables[i].name == name {
+			return &refTables[i]
+		}
+	}
+	panic("sqlstore: no ref table " + name)
+}
+
+// resolve finds the person a source's identifier names: by the identity,
+// else by a verified NHS number known to exactly one person (then the
+// identity is recorded). 0 means nobody yet.
+func (a *applier) resolve(ctx context.Context, key identityKey, p *registry.Person) (int64, error) {
+	if pid, ok := a.persons[key]; ok {
+		return pid, nil
+	}
+	var pid int64
+	err := a.tx.QueryRowContext(ctx, a.db.d.rebind(`SELECT person_id FROM source_identities WHERE source = ? AND local_id = ?`), key.source, key.local).Scan(&pid)
+	switch {
+	case err == nil:
+		a.persons[key] = pid
+		return pid, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return 0, classify(err, "finding a person by source identity")
+	}
+	if p == nil || p.NHSNumberStatus != registry.NHSVerified {
+		return 0, nil
+	}
+	rows, err := a.tx.QueryContext(ctx, a.db.d.rebind(`SELECT person_id FROM people WHERE nhs_number = ? AND nhs_number_status = 'verified' LIMIT 2`), p.NHSNumber)
+	if err != nil {
+		return 0, classify(err, "finding a person by NHS number")
+	}
+	var found []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, classify(err, "finding a person by NHS number")
+		}
+		found = append(found, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, classify(err, "finding a person by NHS number")
+	}
+	if len(found) != 1 {
+		return 0, nil // none, or ambiguous: the registry's linkage decides later
+	}
+	if err := a.addIdentity(ctx, found[0], key, "nhs-number"); err != nil {
+		return 0, err
+	}
+	return found[0], nil
+}
+
+func (a *applier) addIdentity(ctx context.Context, pid int64, key identityKey, how string) error {
+	if _, err := a.tx.ExecContext(ctx, a.db.d.rebind(`INSERT INTO source_identities (person_id, source, local_id, provenance, received_at) VALUES (?, ?, ?, ?, ?)`),
+		pid, key.source, key.local, how, a.db.d.instant(a.now)); err != nil {
+		return classify(err, "recording a source identity")
+	}
+	a.persons[key] = pid
+	return nil
+}
+
+const personWriteCols = `nhs_number = ?, nhs_number_status = ?, given_name = ?, family_name = ?, birth_date = ?, sex = ?,
+	postcode = ?, imd_decile = ?, ethnicity = ?, practice_id = ?, date_of_death = ?, source = ?, received_at = ?`
+
+func (a *applier) personArgs(p *registry.Person) []any {
+	d := a.db.d
+	return []any{p.NHSNumber, string(p.NHSNumberStatus), p.GivenName, p.FamilyName, d.date(p.BirthDate), string(p.Sex),
+		p.Postcode, int64(p.IMDDecile), p.Ethnicity, p.PracticeID, d.date(p.DateOfDeath), p.Source, d.instant(p.ReceivedAt)}
+}
+
+func (a *applier) createPerson(ctx context.Context, key identityKey, p *registry.Person) (int64, error) {
+	var next int64
+	if err := a.tx.QueryRowContext(ctx, `UPDATE id_counters SET next = next + 1 WHERE name = 'person' RETURNING next`).Scan(&next); err != nil {
+		return 0, classify(err, "reserving a person id")
+	}
+	pid := next - 1
+	args := append([]any{pid}, a.personArgs(p)...)
+	if _, err := a.tx.ExecContext(ctx, a.db.d.rebind(`INSERT INTO people (person_id, nhs_number, nhs_number_status, given_name, family_name,
+		birth_date, sex, postcode, imd_decile, ethnicity, practice_id, date_of_death, source, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
+		return 0, classify(err, "creating a person")
+	}
+	return pid, a.addIdentity(ctx, pid, key, "source")
+}
+
+// updatePerson replaces the demographics with the newest a source sent.
+// Field-by-field survivorship across sources belongs to the registry's
+// golden record; until then the latest message wins.
+func (a *applier) updatePerson(ctx context.Context, pid int64, p *registry.Person) error {
+	args := append(a.personArgs(p), pid)
+	if _, err := a.tx.ExecContext(ctx, a.db.d.rebind(`UPDATE people SET `+personWriteCols+` WHERE person_id = ?`), args...); err != nil {
+		return classify(err, "updating a person")
+	}
+	return nil
+}
+
+// findRow finds a row by its source reference.
+func (a *applier) findRow(ctx context.Context, table, source, ref string) (rowID, bool, error) {
+	if r, ok := a.seen[rowKey{table, source, ref}]; ok {
+		return r, true, nil
+	}
+	st, ok := a.lookup[table]
+	if !ok {
+		var err error
+		st, err = a.tx.PrepareContext(ctx, a.db.d.rebind(`SELECT person_id, id FROM `+table+` WHERE source = ? AND source_ref = ?`))
+		if err != nil {
+			return rowID{}, false, classify(err, "looking up "+table)
+		}
+		a.lookup[table] = st
+	}
+	var r rowID
+	err := st.QueryRowContext(ctx, source, ref).Scan(&r.person, &r.id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rowID{}, false, nil
+	}
+	if err != nil {
+		return rowID{}, false, classify(err, "looking up "+table)
+	}
+	return r, true, nil
+}
+
+// newID numbers a new row from one past the person's highest.
+func (a *applier) newID(ctx context.Context, table string, pid int64) (int64, error) {
+	k := personTable{table, pid}
+	n, ok := a.nextID[k]
+	if !ok {
+		if err := a.tx.QueryRowContext(ctx, a.db.d.rebind(`SELECT COALESCE(MAX(id), 0) + 1 FROM `+table+` WHERE person_id = ?`), pid).Scan(&n); err != nil {
+			return 0, classify(err, "numbering a "+table+" row")
+		}
+	}
+	a.nextID[k] = n + 1
+	return n, nil
+}
+
+func appendRows(dst, src *record.Batch) {
+	dst.Conditions = append(dst.Conditions, src.Conditions...)
+	dst.Observations = append(dst.Observations, src.Observations...)
+	dst.Encounters = append(dst.Encounters, src.Encounters...)
+	dst.Medications = append(dst.Medications, src.Medications...)
+	dst.Immunisations = append(dst.Immunisations, src.Immunisations...)
+	dst.Procedures = append(dst.Procedures, src.Procedures...)
+}
+
+// removeRow drops an earlier version of a row from the pending batch.
+func removeRow(b *record.Batch, table string, r rowID) {
+	t := tableByName(table)
+	for i := t.count(b) - 1; i >= 0; i-- {
+		_, person, id := t.row(b, i)
+		if *person == r.person && *id == r.id {
+			switch table {
+			case "conditions":
+				b.Conditions = append(b.Conditions[:i], b.Conditions[i+1:]...)
+			case "observations":
+				b.Observations = append(b.Observations[:i], b.Observations[i+1:]...)
+			case "encounters":
+				b.Encounters = append(b.Encounters[:i], b.Encounters[i+1:]...)
+			case "medications":
+				b.Medications = append(b.Medications[:i], b.Medications[i+1:]...)
+			case "immunisations":
+				b.Immunisations = append(b.Immunisations[:i], b.Immunisations[i+1:]...)
+			case "procedures":
+				b.Procedures = append(b.Procedures[:i], b.Procedures[i+1:]...)
+			}
+			return
+		}
+	}
+}
+
+// ApplyMerge implements ingest.Store: the retired identifier is pointed at
+// the surviving person and the merge is recorded. Moving the retired
+// person's rows (and undoing that) is the registry's merge.
+func (db *DB) ApplyMerge(ctx context.Context, m ingest.Merge, now time.Time) error {
+	if err := db.ready(); err != nil {
+		return err
+	}
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return classify(err, "merging identities")
+	}
+	defer tx.Rollback()
+	find := func(local string) (int64, bool, error) {
+		var pid int64
+		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT person_id FROM source_identities WHERE source = ? AND local_id = ?`), m.Source, local).Scan(&pid)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, false, nil
+		}
+		return pid, err == nil, classify(err, "merging identities")
+	}
+	into, ok, err := find(m.Into)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apperr.Ef(apperr.NotFound, "%s: merge into unknown person %q from %s", m.At, m.Into, m.Source)
+	}
+	from, fromKnown, err := find(m.From)
+	if err != nil {
+		return err
+	}
+	var fromPerson any
+	if fromKnown {
+		fromPerson = from
+		if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE source_identities SET person_id = ?, provenance = 'source-merge' WHERE source = ? AND local_id = ?`), into, m.Source, m.From); err != nil {
+			return classify(err, "merging identities")
+		}
+	} else {
+		if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO source_identities (person_id, source, local_id, provenance, received_at) VALUES (?, ?, ?, 'source-merge', ?)`),
+			into, m.Source, m.From, db.d.instant(now)); err != nil {
+			return classify(err, "merging identities")
+		}
+	}
+	if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO source_merges (source, into_id, from_id, into_person, from_person, merged_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (source, from_id, into_id) DO NOTHING`), m.Source, m.Into, m.From, into, fromPerson, db.d.instant(now)); err != nil {
+		return classify(err, "recording a merge")
+	}
+	if err := db.outbox(ctx, tx, EventIngested, ingestEvent{People: []int64{into}}, now); err != nil {
+		return err
+	}
+	return classify(tx.Commit(), "committing a merge")
+}

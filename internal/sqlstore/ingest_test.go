@@ -1,0 +1,177 @@
+package sqlstore
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/wholecare/wholecare/internal/apperr"
+	"github.com/wholecare/wholecare/internal/ingest"
+	"github.com/wholecare/wholecare/internal/record"
+	"github.com/wholecare/wholecare/internal/registry"
+)
+
+func ingestItems(source string) []ingest.Item {
+	when := time.Date(2025, 1, 2, 10, 30, 0, 0, time.UTC)
+	v := 48.0
+	return []ingest.Item{
+		{Source: source, Subject: "P1", At: "test:1", Person: &registry.Person{NHSNumber: "9434765919", NHSNumberStatus: registry.NHSVerified,
+			GivenName: "Test", FamilyName: "Patient", BirthDate: time.Date(1950, 3, 1, 0, 0, 0, 0, time.UTC), Sex: registry.Female}},
+		{Source: source, Subject: "P1", At: "test:2", Rows: record.Batch{
+			Conditions: []record.Condition{{Code: record.Coding{System: record.SNOMED, Code: "13645005"}, Onset: when, Provenance: record.Provenance{SourceRef: "c1"}}},
+			Observations: []record.Observation{
+				{Code: record.Coding{System: record.SNOMED, Code: "999791000000106"}, Value: &v, Unit: "mmol/mol", Effective: when, Provenance: record.Provenance{SourceRef: "o1"}},
+				{Code: record.Coding{System: record.SNOMED, Code: "999791000000106"}, Value: &v, Unit: "mmol/mol", Effective: when.AddDate(0, 3, 0), Provenance: record.Provenance{SourceRef: "o2"}},
+			},
+		}},
+		{Source: source, Subject: "P1", At: "test:3", Rows: record.Batch{
+			Encounters: []record.Encounter{{Class: record.EmergencyAdmission, Start: when, Provenance: record.Provenance{SourceRef: "v1"}}},
+		}},
+	}
+}
+
+func runIngestContract(t *testing.T, open func(t *testing.T) *DB) {
+	now := time.Date(2025, 4, 1, 12, 0, 0, 0, time.UTC)
+
+	t.Run("ingest is idempotent by source reference", func(t *testing.T) {
+		db := open(t)
+		mustMigrate(t, db)
+		svc := ingest.New(db)
+		res, err := svc.Apply(t.Context(), ingestItems("fhir:test"), false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Failed != 0 || !res.Outcomes[0].PersonCreated || res.Outcomes[1].Inserted != 3 || res.Outcomes[2].Inserted != 1 {
+			t.Fatalf("first apply = %+v", res)
+		}
+		pid := res.Outcomes[0].PersonID
+		before := mustCounts(t, db)
+		res, err = svc.Apply(t.Context(), ingestItems("fhir:test"), false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Outcomes[0].PersonCreated || res.Outcomes[0].PersonID != pid || res.Outcomes[1].Replaced != 3 || res.Outcomes[1].Inserted != 0 {
+			t.Errorf("second apply = %+v; want the same person and every row replaced", res)
+		}
+		after := mustCounts(t, db)
+		for _, table := range []string{"people", "source_identities", "conditions", "observations", "encounters"} {
+			if before[table] != after[table] {
+				t.Errorf("%s: %d rows → %d after a repeated import", table, before[table], after[table])
+			}
+		}
+		rec, err := db.PersonRecord(t.Context(), pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.Conditions) != 1 || !rec.Conditions[0].Onset.Equal(time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)) || rec.Conditions[0].SourceRef != "c1" {
+			t.Errorf("condition stored as %+v; want onset as a date and its source reference", rec.Conditions)
+		}
+		p, err := db.Person(t.Context(), pid)
+		if err != nil || p.FamilyName != "Patient" || p.Source != "fhir:test" {
+			t.Errorf("person = %+v, %v", p, err)
+		}
+	})
+
+	t.Run("a verified NHS number links a second source to the same person", func(t *testing.T) {
+		db := open(t)
+		mustMigrate(t, db)
+		svc := ingest.New(db)
+		a, err := svc.Apply(t.Context(), ingestItems("fhir:gp"), false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		items := ingestItems("hl7v2:pas")
+		for i := range items {
+			items[i].Subject = "MRN-77"
+			// the hospital's ids for the rows are its own
+		}
+		b, err := svc.Apply(t.Context(), items, false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Outcomes[0].PersonCreated || b.Outcomes[0].PersonID != a.Outcomes[0].PersonID {
+			t.Errorf("second source made person %d (created %v); want %d", b.Outcomes[0].PersonID, b.Outcomes[0].PersonCreated, a.Outcomes[0].PersonID)
+		}
+		if c := mustCounts(t, db); c["people"] != 1 || c["source_identities"] != 2 || c["encounters"] != 2 {
+			t.Errorf("counts = %v; want one person with two identities and an encounter from each source", c)
+		}
+	})
+
+	t.Run("a bad item is skipped, or fails an atomic apply entirely", func(t *testing.T) {
+		db := open(t)
+		mustMigrate(t, db)
+		svc := ingest.New(db)
+		items := ingestItems("fhir:test")
+		orphan := ingest.Item{Source: "fhir:test", Subject: "nobody", At: "test:4", Rows: record.Batch{
+			Conditions: []record.Condition{{Code: record.Coding{System: record.SNOMED, Code: "195967001"}, Provenance: record.Provenance{SourceRef: "c9"}}}}}
+		invalid := ingest.Item{Source: "fhir:test", Subject: "P1", At: "test:5", Rows: record.Batch{
+			Encounters: []record.Encounter{{Class: "spaceship", Start: now, Provenance: record.Provenance{SourceRef: "v9"}}}}}
+		all := append(items, orphan, invalid)
+
+		_, err := svc.Apply(t.Context(), append(items[:len(items):len(items)], orphan), true, now)
+		wantKind(t, err, apperr.NotFound, `test:4: unknown person "nobody"`)
+		_, err = svc.Apply(t.Context(), all, true, now)
+		wantKind(t, err, apperr.Invalid, "test:5: encounters row 0: unknown class")
+		if c := mustCounts(t, db); c["people"] != 0 || c["conditions"] != 0 {
+			t.Errorf("a failed atomic apply left %v", c)
+		}
+
+		res, err := svc.Apply(t.Context(), all, false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Failed != 2 {
+			t.Errorf("Failed = %d, want 2", res.Failed)
+		}
+		wantKind(t, res.Outcomes[3].Err, apperr.NotFound, "unknown person")
+		wantKind(t, res.Outcomes[4].Err, apperr.Invalid, "test:5: encounters row 0: unknown class")
+		if c := mustCounts(t, db); c["people"] != 1 || c["conditions"] != 1 || c["encounters"] != 1 {
+			t.Errorf("counts = %v; want the good items applied", c)
+		}
+	})
+
+	t.Run("a cancelled admission is withdrawn and a merge repoints an identity", func(t *testing.T) {
+		db := open(t)
+		mustMigrate(t, db)
+		svc := ingest.New(db)
+		if _, err := svc.Apply(t.Context(), ingestItems("hl7v2:pas"), false, now); err != nil {
+			t.Fatal(err)
+		}
+		res, err := svc.Apply(t.Context(), []ingest.Item{{Source: "hl7v2:pas", Subject: "P1", At: "A11", Cancel: &ingest.Cancel{Table: "encounters", SourceRef: "v1"}}}, false, now)
+		if err != nil || res.Outcomes[0].Cancelled != 1 {
+			t.Fatalf("cancel = %+v, %v", res, err)
+		}
+		if c := mustCounts(t, db); c["encounters"] != 0 {
+			t.Errorf("encounters = %d after the cancel", c["encounters"])
+		}
+		second := ingest.Item{Source: "hl7v2:pas", Subject: "P2", At: "A04", Person: &registry.Person{GivenName: "Dup", FamilyName: "Patient"}}
+		r2, err := svc.Apply(t.Context(), []ingest.Item{second}, false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Merge(t.Context(), ingest.Merge{Source: "hl7v2:pas", Into: "P1", From: "P2", At: "A40"}, now); err != nil {
+			t.Fatal(err)
+		}
+		// What the source now says about P2 lands on P1's person.
+		r3, err := svc.Apply(t.Context(), []ingest.Item{{Source: "hl7v2:pas", Subject: "P2", At: "A08", Rows: ingestItems("hl7v2:pas")[2].Rows}}, false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r3.Outcomes[0].PersonID != res.Outcomes[0].PersonID || r3.Outcomes[0].PersonID == r2.Outcomes[0].PersonID {
+			t.Errorf("after the merge P2 resolves to %d; want %d", r3.Outcomes[0].PersonID, res.Outcomes[0].PersonID)
+		}
+		err = svc.Merge(t.Context(), ingest.Merge{Source: "hl7v2:pas", Into: "P404", From: "P2", At: "A40"}, now)
+		wantKind(t, err, apperr.NotFound, "merge into unknown person")
+	})
+}
+
+func TestIngestSQLite(t *testing.T) { runIngestContract(t, openSQLiteTemp) }
+
+func TestIngestPostgres(t *testing.T) {
+	if pgOff() {
+		t.Skip("WHOLECARE_TEST_POSTGRES is not set")
+	}
+	runIngestContract(t, func(t *testing.T) *DB { return openPostgresSchema(t) })
+}
+
+func pgOff() bool { return os.Getenv("WHOLECARE_TEST_POSTGRES") == "" }
