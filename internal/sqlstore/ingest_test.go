@@ -165,6 +165,57 @@ func runIngestContract(t *testing.T, open func(t *testing.T) *DB) {
 	})
 }
 
+func runMessageLogContract(t *testing.T, open func(t *testing.T) *DB) {
+	t.Run("message log keeps every message and answers repeats", func(t *testing.T) {
+		db := open(t)
+		mustMigrate(t, db)
+		at := time.Date(2025, 4, 1, 9, 0, 0, 0, time.UTC)
+		m := ingest.Message{ReceivedAt: at, Peer: "127.0.0.1:5000", SendingApp: "PAS", SendingFacility: "RXX", ControlID: "MSG1",
+			MessageType: "ADT^A01", Raw: []byte("MSH|^~\\&|PAS|RXX\r")}
+		first, dup, err := db.LogMessage(t.Context(), m)
+		if err != nil || dup || first.ID == 0 || first.Status != ingest.MessageReceived {
+			t.Fatalf("LogMessage = %+v, %v, %v", first, dup, err)
+		}
+		if err := db.FinishMessage(t.Context(), first.ID, ingest.MessageApplied, "AA", []byte("MSH|ack"), "", at); err != nil {
+			t.Fatal(err)
+		}
+		again, dup, err := db.LogMessage(t.Context(), m)
+		if err != nil || !dup || again.ID != first.ID || again.AckCode != "AA" || string(again.Ack) != "MSH|ack" {
+			t.Errorf("repeat = %+v, dup %v, %v; want the first entry with its ACK", again, dup, err)
+		}
+		// A message whose control id could not be read is always a new entry.
+		bad := ingest.Message{ReceivedAt: at, Peer: "p", Raw: []byte("garbage"), Status: ingest.MessageRejected, AckCode: "AR"}
+		for range 2 {
+			if _, dup, err := db.LogMessage(t.Context(), bad); err != nil || dup {
+				t.Fatalf("LogMessage(unparseable) dup=%v err=%v", dup, err)
+			}
+		}
+		all, err := db.Messages(t.Context(), ingest.MessageFilter{})
+		if err != nil || len(all) != 3 || all[2].ID != first.ID {
+			t.Errorf("Messages = %d entries, %v; want 3, oldest last", len(all), err)
+		}
+		rej, err := db.Messages(t.Context(), ingest.MessageFilter{Status: ingest.MessageRejected, Limit: 1})
+		if err != nil || len(rej) != 1 || rej[0].Status != ingest.MessageRejected {
+			t.Errorf("rejected = %+v, %v", rej, err)
+		}
+		got, err := db.Message(t.Context(), first.ID)
+		if err != nil || string(got.Raw) != string(m.Raw) || !got.AppliedAt.Equal(at) {
+			t.Errorf("Message = %+v, %v", got, err)
+		}
+		_, err = db.Message(t.Context(), 9999)
+		wantKind(t, err, apperr.NotFound, "no logged message 9999")
+	})
+}
+
+func TestMessageLogSQLite(t *testing.T) { runMessageLogContract(t, openSQLiteTemp) }
+
+func TestMessageLogPostgres(t *testing.T) {
+	if pgOff() {
+		t.Skip("WHOLECARE_TEST_POSTGRES is not set")
+	}
+	runMessageLogContract(t, func(t *testing.T) *DB { return openPostgresSchema(t) })
+}
+
 func TestIngestSQLite(t *testing.T) { runIngestContract(t, openSQLiteTemp) }
 
 func TestIngestPostgres(t *testing.T) {
