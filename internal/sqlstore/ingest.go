@@ -184,7 +184,7 @@ func (a *applier) item(ctx context.Context, it *ingest.Item, out *record.Batch) 
 	a.touched[pid] = true
 
 	if c := it.Cancel; c != nil {
-		res, err := a.tx.ExecContext(ctx, a.db.d.rebind(`DELETE FROM encounters WHERE person_id = ? AND source = ? AND source_ref = ?`), pid, it.Source, c.SourceRef)
+		res, err := a.tx.ExecContext(ctx, a.db.d.rebind(`DELETE FROM encounters WHERE person_id = ? AND source = ? AND source_ref = ? AND source_ref <> ''`), pid, it.Source, c.SourceRef)
 		if err != nil {
 			return o, classify(err, "cancelling an encounter")
 		}
@@ -334,7 +334,8 @@ func (a *applier) findRow(ctx context.Context, table, source, ref string) (rowID
 	st, ok := a.lookup[table]
 	if !ok {
 		var err error
-		st, err = a.tx.PrepareContext(ctx, a.db.d.rebind(`SELECT person_id, id FROM `+table+` WHERE source = ? AND source_ref = ?`))
+		// "source_ref <> ''" lets the planner use the partial unique index.
+		st, err = a.tx.PrepareContext(ctx, a.db.d.rebind(`SELECT person_id, id FROM `+table+` WHERE source = ? AND source_ref = ? AND source_ref <> ''`))
 		if err != nil {
 			return rowID{}, false, classify(err, "looking up "+table)
 		}

@@ -233,6 +233,10 @@ func (g *Generator) admission(r *rand.Rand, p *person, e *emitter, day int32, ag
 		}
 	}
 	end := at(day+los, 10+r.IntN(8))
+	if !end.After(t) {
+		// A same-day stay that began after the usual discharge hours.
+		end = t.Add(6 * time.Hour)
+	}
 	discharge := "home"
 	switch u := r.Float64(); {
 	case terminal:

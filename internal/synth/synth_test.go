@@ -187,6 +187,9 @@ func checkRows(t *testing.T, b *record.Batch) {
 		if !r.Class.Valid() {
 			t.Fatalf("encounter class %q", r.Class)
 		}
+		if !r.End.IsZero() && r.End.Before(r.Start) {
+			t.Fatalf("person %d encounter %d ends (%s) before it starts (%s)", r.PersonID, r.ID, r.End, r.Start)
+		}
 	}
 	for _, r := range b.Medications {
 		check("medication", r.PersonID, r.ID, r.Start, r.Provenance)
