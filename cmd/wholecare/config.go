@@ -14,6 +14,7 @@ import (
 type config struct {
 	db        string
 	addr      string
+	mllpAddr  string // "" when the HL7 v2 listener is off
 	people    int
 	seed      int64
 	now       string // YYYY-MM-DD, "" for today
@@ -38,6 +39,7 @@ func defaultConfig(getenv func(string) string) config {
 	if v := getenv("WHOLECARE_ADDR"); v != "" {
 		c.addr = v
 	}
+	c.mllpAddr = getenv("WHOLECARE_MLLP_ADDR")
 	return c
 }
 
@@ -54,6 +56,10 @@ func (c *config) addrFlag(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", c.addr, "address to listen on, HOST:PORT (env WHOLECARE_ADDR; port 0 picks a free port)")
 }
 
+func (c *config) mllpFlag(fs *flag.FlagSet) {
+	fs.StringVar(&c.mllpAddr, "mllp-addr", c.mllpAddr, "also receive HL7 v2 ADT over MLLP on HOST:PORT (env WHOLECARE_MLLP_ADDR; off when empty)")
+}
+
 func (c *config) populationFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.people, "people", c.people, "number of synthetic people")
 	fs.Int64Var(&c.seed, "seed", c.seed, "random seed: the same seed gives the same population")
@@ -61,14 +67,23 @@ func (c *config) populationFlags(fs *flag.FlagSet) {
 }
 
 func (c *config) validAddr() error {
-	host, port, err := net.SplitHostPort(c.addr)
+	if err := validHostPort("--addr", c.addr, "127.0.0.1:8080"); err != nil {
+		return err
+	}
+	if c.mllpAddr != "" {
+		return validHostPort("--mllp-addr", c.mllpAddr, "127.0.0.1:2575")
+	}
+	return nil
+}
+
+func validHostPort(flag, addr, example string) error {
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return &usageError{fmt.Sprintf("--addr %q not understood: use HOST:PORT, e.g. 127.0.0.1:8080", c.addr)}
+		return &usageError{fmt.Sprintf("%s %q not understood: use HOST:PORT, e.g. %s", flag, addr, example)}
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return &usageError{fmt.Sprintf("--addr %q: port must be a number from 0 to 65535", c.addr)}
+		return &usageError{fmt.Sprintf("%s %q: port must be a number from 0 to 65535", flag, addr)}
 	}
-	_ = host
 	return nil
 }
 

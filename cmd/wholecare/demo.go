@@ -13,9 +13,10 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	cfg.dbFlag(fs)
 	cfg.addrFlag(fs)
+	cfg.mllpFlag(fs)
 	cfg.populationFlags(fs)
 	cfg.logFlags(fs)
-	if err := parseFlags(fs, e, args, "[--db DSN] [--addr HOST:PORT] [--people N] [--seed S]"); err != nil {
+	if err := parseFlags(fs, e, args, "[--db DSN] [--addr HOST:PORT] [--mllp-addr HOST:PORT] [--people N] [--seed S]"); err != nil {
 		return err
 	}
 	if err := cfg.validAddr(); err != nil {

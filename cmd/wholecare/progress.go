@@ -23,6 +23,25 @@ type progressBar struct {
 	lastTen  int
 	done     int
 	total    int
+	// With a count unit, done and total are bytes and the rate is of
+	// counted things (resources/s): see newByteProgress.
+	countUnit string
+	count     int
+}
+
+// newByteProgress shows progress through bytes of input, with the rate of
+// the things counted with Count.
+func newByteProgress(w io.Writer, label, countUnit string, now func() time.Time) *progressBar {
+	p := newProgressBar(w, label, "bytes", now)
+	p.countUnit = countUnit
+	return p
+}
+
+// Count records how many things are done so far.
+func (p *progressBar) Count(n int) {
+	p.mu.Lock()
+	p.count = n
+	p.mu.Unlock()
 }
 
 func newProgressBar(w io.Writer, label, unit string, now func() time.Time) *progressBar {
@@ -83,6 +102,15 @@ func (p *progressBar) line(t time.Time) string {
 	rate := 0.0
 	if elapsed > 0 {
 		rate = float64(p.done) / elapsed
+	}
+	if p.countUnit != "" {
+		crate := 0.0
+		if elapsed > 0 {
+			crate = float64(p.count) / elapsed
+		}
+		return fmt.Sprintf("%s [%s] %3.0f%% %s/%s MB  %s %s  %s %s/s  %s", p.label, bar, frac*100,
+			thousands(p.done>>20), thousands(p.total>>20), thousands(p.count), p.countUnit, thousands(int(crate)), p.countUnit,
+			(time.Duration(elapsed) * time.Second).Round(time.Second))
 	}
 	return fmt.Sprintf("%s [%s] %3.0f%% %s/%s %s  %s %s/s  %s", p.label, bar, frac*100,
 		thousands(p.done), thousands(p.total), p.unit, thousands(int(rate)), p.unit,

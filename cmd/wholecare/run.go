@@ -39,6 +39,8 @@ func commands() []command {
 		{"demo", "generate a synthetic demo population on an empty database, print sign-ins and serve", runDemo},
 		{"serve", "serve the web app, the API and /healthz, /readyz, /metrics", runServe},
 		{"generate", "generate a synthetic population into the database, or as FHIR NDJSON", runGenerate},
+		{"import", "import FHIR R4 bundles and Bulk Data NDJSON files or directories", runImport},
+		{"messages", "list, show and replay HL7 v2 messages in the message log", runMessages},
 		{"migrate", "apply database migrations (or list them with --status)", runMigrate},
 		{"bench", "measure what users care about (bench generate: load time and peak memory)", runBench},
 		{"version", "print the version", runVersion},
@@ -125,6 +127,12 @@ func oneLine(err error) string {
 // parseFlags parses a subcommand's flags. --help prints the usage to stdout
 // and returns flag.ErrHelp; a mistake returns a one-line usage error.
 func parseFlags(fs *flag.FlagSet, e *env, args []string, synopsis string) error {
+	return parseFlagsArgs(fs, e, args, synopsis, 0)
+}
+
+// parseFlagsArgs is parseFlags for a command that takes up to maxArgs
+// arguments after its flags (-1: any number).
+func parseFlagsArgs(fs *flag.FlagSet, e *env, args []string, synopsis string, maxArgs int) error {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	err := fs.Parse(args)
@@ -137,8 +145,8 @@ func parseFlags(fs *flag.FlagSet, e *env, args []string, synopsis string) error 
 	if err != nil {
 		return &usageError{fmt.Sprintf("%s: %v (see wholecare %s --help)", fs.Name(), err, fs.Name())}
 	}
-	if fs.NArg() > 0 {
-		return &usageError{fmt.Sprintf("%s: unexpected argument %q (see wholecare %s --help)", fs.Name(), fs.Arg(0), fs.Name())}
+	if maxArgs >= 0 && fs.NArg() > maxArgs {
+		return &usageError{fmt.Sprintf("%s: unexpected argument %q (see wholecare %s --help)", fs.Name(), fs.Arg(maxArgs), fs.Name())}
 	}
 	return nil
 }

@@ -22,8 +22,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg.dbFlag(fs)
 	cfg.addrFlag(fs)
+	cfg.mllpFlag(fs)
 	cfg.logFlags(fs)
-	if err := parseFlags(fs, e, args, "[--db DSN] [--addr HOST:PORT]"); err != nil {
+	if err := parseFlags(fs, e, args, "[--db DSN] [--addr HOST:PORT] [--mllp-addr HOST:PORT]"); err != nil {
 		return err
 	}
 	if err := cfg.validAddr(); err != nil {
@@ -97,7 +98,22 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	var mllpDone chan struct{}
+	if cfg.mllpAddr != "" {
+		mln, err := listen(cfg.mllpAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("HL7 v2 listener: %w", err)
+		}
+		mllpDone = make(chan struct{})
+		go func() {
+			defer close(mllpDone)
+			if err := serveMLLP(ctx, e, db, reg, mln, log); err != nil {
+				errc <- fmt.Errorf("HL7 v2 listener: %w", err)
+			}
+		}()
+	}
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "version", buildVersion(), "dialect", db.Dialect())
 	fmt.Fprintf(e.stdout, "Wholecare is serving on http://%s (Ctrl-C to stop)\n", ln.Addr())
@@ -112,6 +128,9 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
+	}
+	if mllpDone != nil {
+		<-mllpDone
 	}
 	log.Info("stopped")
 	return nil

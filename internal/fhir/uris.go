@@ -23,9 +23,14 @@ const (
 	ExtEthnicCategory              = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory"
 	CSEthnicCategory               = "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland"
 
+	ExtAdmissionMethod     = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-AdmissionMethod"
+	CSAdmissionMethod      = "https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland"
+	CSDischargeDestination = "https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeDestinationEngland"
+
 	CSActCode             = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 	CSActPriority         = "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
 	CSDischargeDisp       = "http://terminology.hl7.org/CodeSystem/discharge-disposition"
+	CSAdmitSource         = "http://terminology.hl7.org/CodeSystem/admit-source"
 	CSConditionClinical   = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 	CSConditionVerStatus  = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 	CSConditionCategory   = "http://terminology.hl7.org/CodeSystem/condition-category"

@@ -1,0 +1,435 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/wholecare/wholecare/internal/apperr"
+	"github.com/wholecare/wholecare/internal/fhir"
+	"github.com/wholecare/wholecare/internal/ingest"
+)
+
+// importBatch is how many items one store transaction applies.
+const importBatch = 2000
+
+func runImport(ctx context.Context, e *env, args []string) error {
+	cfg := defaultConfig(e.getenv)
+	fset := flag.NewFlagSet("import", flag.ContinueOnError)
+	cfg.dbFlag(fset)
+	cfg.logFlags(fset)
+	source := fset.String("source", "fhir:import", "name of the sending system: with each resource's id, what makes a re-import an update, not a duplicate")
+	maxErrors := fset.Int("show-errors", 50, "print at most this many errors (all are counted)")
+	if err := parseFlagsArgs(fset, e, args, "[--db DSN] [--source NAME] PATH...", -1); err != nil {
+		return err
+	}
+	if fset.NArg() == 0 {
+		return &usageError{"import: name at least one file or directory of FHIR bundles (.json) or Bulk Data NDJSON (.ndjson)"}
+	}
+	if !strings.HasPrefix(*source, "fhir:") || len(*source) < 6 {
+		return &usageError{fmt.Sprintf("--source %q: use fhir:NAME, e.g. fhir:gp-emis", *source)}
+	}
+	files, total, err := importFiles(fset.Args())
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(e.stderr, cfg.logFormat, cfg.logLevel)
+	if err != nil {
+		return err
+	}
+	db, err := openMigrated(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	im := &importer{e: e, svc: ingest.New(db), source: *source, now: time.Now(), maxErrors: *maxErrors,
+		read: map[string]int{}, stored: map[string][2]int{}}
+	im.bar = newByteProgress(e.stderr, "importing", "resources", time.Now)
+	im.bar.Set(0, int(total))
+	start := time.Now()
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			im.bar.Finish()
+			return fmt.Errorf("interrupted: every batch applied so far is complete; importing again finishes the rest")
+		}
+		if err := im.file(ctx, f, total); err != nil {
+			im.bar.Finish()
+			return err
+		}
+	}
+	if err := im.retryDeferred(ctx); err != nil {
+		im.bar.Finish()
+		return err
+	}
+	im.bar.Set(int(total), int(total))
+	im.bar.Finish()
+	im.summary(time.Since(start))
+	if im.failed > 0 {
+		return &reported{fmt.Errorf("%s of %s resources could not be imported", thousands(im.failed), thousands(im.resources))}
+	}
+	return nil
+}
+
+// importFile is one input file.
+type importFile struct {
+	path   string
+	ndjson bool
+	size   int64
+}
+
+// importFiles expands paths into files: directories recursively, Patient
+// NDJSON first (so that other resources find their person), then the rest
+// in name order.
+func importFiles(paths []string) ([]importFile, int64, error) {
+	var out []importFile
+	var total int64
+	add := func(path string, size int64, explicit bool) error {
+		switch {
+		case strings.HasSuffix(path, ".ndjson"):
+			out = append(out, importFile{path, true, size})
+		case strings.HasSuffix(path, ".json"):
+			out = append(out, importFile{path, false, size})
+		case explicit:
+			return &usageError{fmt.Sprintf("import: %s is neither .json (a bundle or resource) nor .ndjson", path)}
+		default:
+			return nil
+		}
+		total += size
+		return nil
+	}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, 0, &usageError{fmt.Sprintf("import: %s: %v", p, errors.Unwrap(err))}
+		}
+		if !st.IsDir() {
+			if err := add(p, st.Size(), true); err != nil {
+				return nil, 0, err
+			}
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			return add(path, info.Size(), false)
+		})
+		if err != nil {
+			return nil, 0, fmt.Errorf("import: reading %s: %w", p, err)
+		}
+	}
+	patientFirst := func(f importFile) int {
+		if f.ndjson && strings.HasPrefix(filepath.Base(f.path), "Patient") {
+			return 0
+		}
+		return 1
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if a, b := patientFirst(out[i]), patientFirst(out[j]); a != b {
+			return a < b
+		}
+		return out[i].path < out[j].path
+	})
+	if len(out) == 0 {
+		return nil, 0, &usageError{"import: no .json or .ndjson files found"}
+	}
+	return out, total, nil
+}
+
+type importer struct {
+	e         *env
+	svc       *ingest.Service
+	source    string
+	now       time.Time
+	bar       *progressBar
+	maxErrors int
+
+	bytesDone int64
+	resources int
+	read      map[string]int    // resources read, by type
+	stored    map[string][2]int // rows by table: new, replaced
+	people    [2]int            // people created, updated
+	skipped   int               // resources Wholecare does not store
+	failed    int
+	shown     int
+	deferred  []ingest.Item // items whose person was not known yet
+	pending   []ingest.Item
+}
+
+func (im *importer) fail(err error) {
+	im.failed++
+	if im.shown < im.maxErrors {
+		im.shown++
+		im.bar.mu.Lock()
+		fmt.Fprintf(im.e.stderr, "\rerror: %s\n", apperr.Message(err))
+		im.bar.mu.Unlock()
+	}
+}
+
+// mapped handles what mapping one resource gave.
+func (im *importer) mapped(it ingest.Item, err error) {
+	switch {
+	case errors.Is(err, fhir.ErrNotStored):
+		im.skipped++
+	case err != nil:
+		im.fail(err)
+	default:
+		im.pending = append(im.pending, it)
+	}
+}
+
+func (im *importer) file(ctx context.Context, f importFile, total int64) error {
+	fh, err := os.Open(f.path)
+	if err != nil {
+		im.fail(apperr.Ef(apperr.Invalid, "%s: cannot open: %v", f.path, errors.Unwrap(err)))
+		return nil
+	}
+	defer fh.Close()
+	cr := &countingReader{r: fh}
+	progress := func() {
+		im.bar.Count(im.resources)
+		im.bar.Set(int(im.bytesDone+cr.n.Load()), int(total))
+	}
+	defer func() { im.bytesDone += f.size }()
+	if f.ndjson {
+		rd := fhir.NewNDJSONReader(cr, f.path, 0)
+		for {
+			r, err := rd.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			im.resources++
+			if err != nil {
+				if apperr.KindOf(err) != apperr.Invalid {
+					return err
+				}
+				im.fail(err)
+				continue
+			}
+			im.read[r.Type()]++
+			im.mapped(fhir.ToItem(r, im.source, im.now))
+			if len(im.pending) >= importBatch {
+				if err := im.flush(ctx, false); err != nil {
+					return err
+				}
+				progress()
+			}
+		}
+		err := im.flush(ctx, false)
+		progress()
+		return err
+	}
+	data, err := io.ReadAll(cr)
+	if err != nil {
+		return fmt.Errorf("import: reading %s: %w", f.path, err)
+	}
+	var head struct {
+		ResourceType string `json:"resourceType"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil || head.ResourceType == "" {
+		im.resources++
+		im.fail(apperr.Ef(apperr.Invalid, "%s: not a FHIR resource (no resourceType in a JSON object)", f.path))
+		return nil
+	}
+	if head.ResourceType != "Bundle" {
+		im.resources++
+		r, err := fhir.Decode(data)
+		if err != nil {
+			im.fail(apperr.Ef(apperr.Invalid, "%s: %s", f.path, apperr.Message(err)))
+			return nil
+		}
+		im.read[r.Type()]++
+		im.mapped(fhir.ToItem(r, im.source, im.now))
+		err = im.flush(ctx, false)
+		progress()
+		return err
+	}
+	b, err := fhir.ReadBundle(bytes.NewReader(data), f.path)
+	if err != nil {
+		im.resources++
+		im.fail(err)
+		return nil
+	}
+	for _, e := range b.Entries {
+		im.resources++
+		if e.Resource != nil {
+			im.read[e.Resource.Type()]++
+		}
+	}
+	items, errs := b.Items(im.source, im.now)
+	if b.Type == "transaction" {
+		var bad []error
+		for _, err := range errs {
+			if errors.Is(err, fhir.ErrNotStored) {
+				im.skipped++
+				continue
+			}
+			bad = append(bad, err)
+		}
+		if len(bad) > 0 {
+			im.fail(apperr.Ef(apperr.Invalid, "%s: transaction bundle not applied (all or nothing): %s", f.path, apperr.Message(bad[0])))
+			im.failed += len(b.Entries) - 1 - im.skippedIn(errs)
+			return nil
+		}
+		im.pending = items
+		err := im.flush(ctx, true)
+		progress()
+		return err
+	}
+	for _, err := range errs {
+		im.mapped(ingest.Item{}, err)
+	}
+	im.pending = append(im.pending, items...)
+	err = im.flush(ctx, false)
+	progress()
+	return err
+}
+
+func (im *importer) skippedIn(errs []error) int {
+	n := 0
+	for _, err := range errs {
+		if errors.Is(err, fhir.ErrNotStored) {
+			n++
+		}
+	}
+	return n
+}
+
+// flush applies the pending items. Items whose person is not known yet are
+// kept for one more try at the end (NDJSON files may come in any order).
+func (im *importer) flush(ctx context.Context, atomic bool) error {
+	items := im.pending
+	im.pending = im.pending[:0:0]
+	for len(items) > 0 {
+		n := min(len(items), importBatch)
+		if atomic {
+			n = len(items)
+		}
+		res, err := im.svc.Apply(ctx, items[:n], atomic, im.now)
+		if err != nil {
+			if atomic && isItemErr(err) {
+				im.fail(apperr.Ef(apperr.Invalid, "transaction bundle not applied (all or nothing): %s", apperr.Message(err)))
+				im.failed += n - 1
+				return nil
+			}
+			return err
+		}
+		for i, o := range res.Outcomes {
+			if o.Err != nil {
+				if apperr.KindOf(o.Err) == apperr.NotFound && !atomic {
+					im.deferred = append(im.deferred, items[i])
+					continue
+				}
+				im.fail(o.Err)
+				continue
+			}
+			im.count(items[i], o)
+		}
+		items = items[n:]
+	}
+	return nil
+}
+
+func isItemErr(err error) bool {
+	k := apperr.KindOf(err)
+	return k == apperr.Invalid || k == apperr.NotFound || k == apperr.Conflict
+}
+
+func (im *importer) retryDeferred(ctx context.Context) error {
+	items := im.deferred
+	im.deferred = nil
+	for len(items) > 0 {
+		n := min(len(items), importBatch)
+		res, err := im.svc.Apply(ctx, items[:n], false, im.now)
+		if err != nil {
+			return err
+		}
+		for i, o := range res.Outcomes {
+			if o.Err != nil {
+				im.fail(o.Err)
+				continue
+			}
+			im.count(items[i], o)
+		}
+		items = items[n:]
+	}
+	return nil
+}
+
+func (im *importer) count(it ingest.Item, o ingest.Outcome) {
+	if it.Person != nil {
+		if o.PersonCreated {
+			im.people[0]++
+		} else {
+			im.people[1]++
+		}
+	}
+	b := &it.Rows
+	tables := []struct {
+		name string
+		n    int
+	}{{"conditions", len(b.Conditions)}, {"observations", len(b.Observations)}, {"encounters", len(b.Encounters)},
+		{"medications", len(b.Medications)}, {"immunisations", len(b.Immunisations)}, {"procedures", len(b.Procedures)}}
+	// An item's rows are all of one table (one resource); split its
+	// inserted and replaced counts onto that table.
+	for _, t := range tables {
+		if t.n > 0 {
+			c := im.stored[t.name]
+			c[0] += o.Inserted
+			c[1] += o.Replaced
+			im.stored[t.name] = c
+			break
+		}
+	}
+}
+
+func (im *importer) summary(took time.Duration) {
+	w := im.e.stdout
+	rate := float64(im.resources) / max(took.Seconds(), 1e-9)
+	fmt.Fprintf(w, "Read %s resources in %s (%s resources/s):\n", thousands(im.resources), took.Round(time.Millisecond), thousands(int(rate)))
+	types := make([]string, 0, len(im.read))
+	for t := range im.read {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	for _, t := range types {
+		fmt.Fprintf(w, "  %-24s %12s\n", t, thousands(im.read[t]))
+	}
+	fmt.Fprintf(w, "Stored:\n  %-24s %12s new %12s updated\n", "people", thousands(im.people[0]), thousands(im.people[1]))
+	for _, t := range []string{"conditions", "observations", "encounters", "medications", "immunisations", "procedures"} {
+		c := im.stored[t]
+		fmt.Fprintf(w, "  %-24s %12s new %12s updated\n", t, thousands(c[0]), thousands(c[1]))
+	}
+	fmt.Fprintf(w, "Skipped %s resources of kinds Wholecare does not store yet; %s errors.\n", thousands(im.skipped), thousands(im.failed))
+}
+
+// countingReader counts bytes read, for progress.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
