@@ -139,3 +139,12 @@ func TestDemoGeneratesSignsInAndServes(t *testing.T) {
 		}
 	}
 }
+
+func openForTest(t *testing.T, dsn string) *sqlstore.DB {
+	t.Helper()
+	db, err := sqlstore.Open(t.Context(), dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -211,7 +212,16 @@ func (im *importer) file(ctx context.Context, f importFile, total int64) error {
 	}
 	defer func() { im.bytesDone += f.size }()
 	if f.ndjson {
-		rd := fhir.NewNDJSONReader(cr, f.path, 0)
+		br := bufio.NewReaderSize(cr, 64<<10)
+		if first, _ := br.Peek(4096); len(bytes.TrimSpace(first)) > 0 && !bytes.Contains(first, []byte(`"resourceType"`)) {
+			// A Bulk Data export directory may hold a log or other files
+			// that are not resources.
+			im.bar.mu.Lock()
+			fmt.Fprintf(im.e.stderr, "\rskipped %s: not FHIR NDJSON (its first line has no resourceType)\n", f.path)
+			im.bar.mu.Unlock()
+			return nil
+		}
+		rd := fhir.NewNDJSONReader(br, f.path, 0)
 		for {
 			r, err := rd.Next()
 			if errors.Is(err, io.EOF) {
@@ -221,6 +231,11 @@ func (im *importer) file(ctx context.Context, f importFile, total int64) error {
 			if err != nil {
 				if apperr.KindOf(err) != apperr.Invalid {
 					return err
+				}
+				if t, ok := unsupportedType(err); ok {
+					im.read[t]++
+					im.skipped++
+					continue
 				}
 				im.fail(err)
 				continue
@@ -252,13 +267,22 @@ func (im *importer) file(ctx context.Context, f importFile, total int64) error {
 	}
 	if head.ResourceType != "Bundle" {
 		im.resources++
+		if !fhir.Supported(head.ResourceType) {
+			im.read[head.ResourceType]++
+			im.skipped++
+			return nil
+		}
 		r, err := fhir.Decode(data)
 		if err != nil {
 			im.fail(apperr.Ef(apperr.Invalid, "%s: %s", f.path, apperr.Message(err)))
 			return nil
 		}
 		im.read[r.Type()]++
-		im.mapped(fhir.ToItem(r, im.source, im.now))
+		it, err := fhir.ToItem(r, im.source, im.now)
+		if err != nil && !errors.Is(err, fhir.ErrNotStored) {
+			err = apperr.Ef(apperr.Invalid, "%s: %s", f.path, apperr.Message(err))
+		}
+		im.mapped(it, err)
 		err = im.flush(ctx, false)
 		progress()
 		return err
@@ -279,7 +303,7 @@ func (im *importer) file(ctx context.Context, f importFile, total int64) error {
 	if b.Type == "transaction" {
 		var bad []error
 		for _, err := range errs {
-			if errors.Is(err, fhir.ErrNotStored) {
+			if _, ok := unsupportedType(err); ok || errors.Is(err, fhir.ErrNotStored) {
 				im.skipped++
 				continue
 			}
@@ -296,12 +320,33 @@ func (im *importer) file(ctx context.Context, f importFile, total int64) error {
 		return err
 	}
 	for _, err := range errs {
+		if _, ok := unsupportedType(err); ok {
+			im.skipped++
+			continue
+		}
 		im.mapped(ingest.Item{}, err)
 	}
 	im.pending = append(im.pending, items...)
 	err = im.flush(ctx, false)
 	progress()
 	return err
+}
+
+// unsupportedType recognises the decoder's refusal of a whole resource of
+// a type outside Wholecare's scope, which an import counts as skipped.
+func unsupportedType(err error) (string, bool) {
+	msg := apperr.Message(err)
+	const tail = " is not a supported resource type"
+	i := strings.LastIndex(msg, "resourceType: ")
+	if i < 0 || !strings.HasSuffix(msg, tail) {
+		return "", false
+	}
+	// Only a whole resource or bundle entry, never a contained one.
+	if before := msg[:i]; !strings.HasSuffix(before, ": ") && !(strings.HasSuffix(before, ".resource.") && strings.Contains(before, "Bundle.entry[")) {
+		return "", false
+	}
+	t := strings.Trim(msg[i+len("resourceType: "):len(msg)-len(tail)], `"`)
+	return t, t != "" && !strings.ContainsAny(t, " .[")
 }
 
 func (im *importer) skippedIn(errs []error) int {

@@ -30,6 +30,7 @@ const (
 	KindNull // only inside arrays of primitives and their _element siblings
 )
 
+// String describes the kind as error messages do: "an object", "null".
 func (k Kind) String() string {
 	switch k {
 	case KindObject:
