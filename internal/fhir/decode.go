@@ -33,6 +33,13 @@ type ElementError struct {
 	Path   string // e.g. "Observation.component[1].valueQuantity.value"; "" for the document itself
 	Msg    string // e.g. "expected a number, got a string"
 	Offset int    // byte offset in the input where the decoder found the problem
+
+	// Unsupported is set when the whole resource (the one decoded, or a
+	// bundle entry's in ReadBundle) is of a type out of scope: its
+	// resourceType, for an importer that counts such resources as skipped
+	// rather than failed. A contained resource out of scope fails its
+	// container and leaves it empty.
+	Unsupported string
 }
 
 func (e *ElementError) Error() string {
@@ -293,7 +300,15 @@ func (d *decoder) resourceType() (typeID, error) {
 			}
 			t, ok := resourceTypeID(name)
 			if !ok {
-				return 0, d.fail(unsupportedType(name))
+				msg, shaped := unsupportedType(name)
+				err := d.fail(msg).(*ElementError)
+				// The path is now [..., resourceType]: a whole resource is
+				// the document's, or (reading a bundle) an entry's.
+				whole := len(d.path) == 1 || d.entryFrame >= 0 && len(d.path) == d.entryFrame+3
+				if shaped && whole {
+					err.Unsupported = string(name)
+				}
+				return 0, err
 			}
 			return t, nil
 		}
@@ -318,16 +333,16 @@ func (d *decoder) resourceType() (typeID, error) {
 
 // unsupportedType names the type only when it looks like a type name: the
 // member could hold anything, and an error never echoes content.
-func unsupportedType(name []byte) string {
+func unsupportedType(name []byte) (msg string, shaped bool) {
 	if len(name) == 0 || len(name) > 64 || name[0] < 'A' || name[0] > 'Z' {
-		return "not a supported resource type"
+		return "not a supported resource type", false
 	}
 	for _, c := range name {
 		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
-			return "not a supported resource type"
+			return "not a supported resource type", false
 		}
 	}
-	return strconv.Quote(string(name)) + " is not a supported resource type"
+	return strconv.Quote(string(name)) + " is not a supported resource type", true
 }
 
 // safeName is a member name fit for an error message. A member name is

@@ -237,3 +237,37 @@ func TestNDJSONReaderLastLineWithoutNewline(t *testing.T) {
 		t.Fatalf("at the end: %v", err)
 	}
 }
+
+// TestUnsupportedTypeIsMarked checks the signal an importer uses to count a
+// resource of a type out of scope as skipped, not failed.
+func TestUnsupportedTypeIsMarked(t *testing.T) {
+	unsupported := func(err error) string {
+		var ee *ElementError
+		if !errors.As(err, &ee) {
+			t.Fatalf("%v is not an *ElementError", err)
+		}
+		return ee.Unsupported
+	}
+	for in, want := range map[string]string{
+		`{"resourceType":"Account","id":"a"}`:                                                             "Account",
+		`{"resourceType":"Jane Smith"}`:                                                                   "",
+		`{"resourceType":"Patient","contained":[{"resourceType":"Group","id":"g"}]}`:                      "",
+		`{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Account"}}]}`: "",
+	} {
+		if _, err := Decode([]byte(in)); err == nil || unsupported(err) != want {
+			t.Errorf("%s: err %v, Unsupported %q, want %q", in, err, unsupported(err), want)
+		}
+	}
+	b, err := ReadBundle(strings.NewReader(`{"resourceType":"Bundle","type":"collection","entry":[
+		{"resource":{"resourceType":"Account"}},
+		{"resource":{"resourceType":"Patient","contained":[{"resourceType":"Group"}]}}]}`), "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := unsupported(b.Entries[0].Err); got != "Account" {
+		t.Errorf("entry 0: Unsupported %q", got)
+	}
+	if got := unsupported(b.Entries[1].Err); got != "" {
+		t.Errorf("entry 1: Unsupported %q", got)
+	}
+}
