@@ -173,6 +173,7 @@ type importer struct {
 	failed    int
 	shown     int
 	deferred  []ingest.Item // items whose person was not known yet
+	final     bool          // retrying deferred items: an unknown person is now an error
 	pending   []ingest.Item
 }
 
@@ -380,7 +381,7 @@ func (im *importer) flush(ctx context.Context, atomic bool) error {
 		}
 		for i, o := range res.Outcomes {
 			if o.Err != nil {
-				if apperr.KindOf(o.Err) == apperr.NotFound && !atomic {
+				if apperr.KindOf(o.Err) == apperr.NotFound && !atomic && !im.final {
 					im.deferred = append(im.deferred, items[i])
 					continue
 				}
@@ -399,25 +400,12 @@ func isItemErr(err error) bool {
 	return k == apperr.Invalid || k == apperr.NotFound || k == apperr.Conflict
 }
 
+// retryDeferred applies, once more, the items whose person was unknown
+// when they were first met; now an unknown person is an error.
 func (im *importer) retryDeferred(ctx context.Context) error {
-	items := im.deferred
-	im.deferred = nil
-	for len(items) > 0 {
-		n := min(len(items), importBatch)
-		res, err := im.svc.Apply(ctx, items[:n], false, im.now)
-		if err != nil {
-			return err
-		}
-		for i, o := range res.Outcomes {
-			if o.Err != nil {
-				im.fail(o.Err)
-				continue
-			}
-			im.count(items[i], o)
-		}
-		items = items[n:]
-	}
-	return nil
+	im.pending, im.deferred = im.deferred, nil
+	im.final = true
+	return im.flush(ctx, false)
 }
 
 func (im *importer) count(it ingest.Item, o ingest.Outcome) {
