@@ -22,16 +22,23 @@ type config struct {
 	ndjson    string
 	logFormat string
 	logLevel  string
+
+	tlsCert, tlsKey string // both or neither: serve HTTPS
+	consentModel    string // implied or explicit
+
+	// OpenID Connect sign-in: all four or none.
+	oidcIssuer, oidcClientID, oidcClientSecret, oidcRedirect string
 }
 
 func defaultConfig(getenv func(string) string) config {
 	c := config{
-		db:        "sqlite:wholecare.db",
-		addr:      "127.0.0.1:8080",
-		people:    20000,
-		seed:      1,
-		logFormat: "json",
-		logLevel:  "info",
+		db:           "sqlite:wholecare.db",
+		addr:         "127.0.0.1:8080",
+		people:       20000,
+		seed:         1,
+		logFormat:    "json",
+		logLevel:     "info",
+		consentModel: "implied",
 	}
 	if v := getenv("WHOLECARE_DB"); v != "" {
 		c.db = v
@@ -40,7 +47,44 @@ func defaultConfig(getenv func(string) string) config {
 		c.addr = v
 	}
 	c.mllpAddr = getenv("WHOLECARE_MLLP_ADDR")
+	c.tlsCert, c.tlsKey = getenv("WHOLECARE_TLS_CERT"), getenv("WHOLECARE_TLS_KEY")
+	if v := getenv("WHOLECARE_CONSENT_MODEL"); v != "" {
+		c.consentModel = v
+	}
+	c.oidcIssuer, c.oidcClientID = getenv("WHOLECARE_OIDC_ISSUER"), getenv("WHOLECARE_OIDC_CLIENT_ID")
+	c.oidcClientSecret, c.oidcRedirect = getenv("WHOLECARE_OIDC_CLIENT_SECRET"), getenv("WHOLECARE_OIDC_REDIRECT_URL")
 	return c
+}
+
+// trustFlags are the security settings of a server.
+func (c *config) trustFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.tlsCert, "tls-cert", c.tlsCert, "serve HTTPS with this PEM certificate (env WHOLECARE_TLS_CERT; needs --tls-key)")
+	fs.StringVar(&c.tlsKey, "tls-key", c.tlsKey, "the PEM private key of --tls-cert (env WHOLECARE_TLS_KEY)")
+	fs.StringVar(&c.consentModel, "consent-model", c.consentModel,
+		"implied: direct care is shared unless the person objects or withdraws consent (NHS shared care records); explicit: every purpose needs a recorded consent (env WHOLECARE_CONSENT_MODEL)")
+	fs.StringVar(&c.oidcIssuer, "oidc-issuer", c.oidcIssuer, "OpenID Connect issuer URL for sign-in with an organisation's identity provider (env WHOLECARE_OIDC_ISSUER)")
+	fs.StringVar(&c.oidcClientID, "oidc-client-id", c.oidcClientID, "OpenID Connect client id (env WHOLECARE_OIDC_CLIENT_ID)")
+	fs.StringVar(&c.oidcRedirect, "oidc-redirect-url", c.oidcRedirect, "this server's callback, https://HOST/auth/oidc/callback (env WHOLECARE_OIDC_REDIRECT_URL)")
+	// The client secret comes only from the environment, never a flag that ps would show.
+}
+
+func (c *config) validTrust() error {
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return &usageError{"give both --tls-cert and --tls-key, or neither"}
+	}
+	set := 0
+	for _, v := range []string{c.oidcIssuer, c.oidcClientID, c.oidcClientSecret, c.oidcRedirect} {
+		if v != "" {
+			set++
+		}
+	}
+	if set != 0 && set != 4 {
+		return &usageError{"OpenID Connect needs --oidc-issuer, --oidc-client-id, --oidc-redirect-url and WHOLECARE_OIDC_CLIENT_SECRET together"}
+	}
+	if c.consentModel != "implied" && c.consentModel != "explicit" {
+		return &usageError{fmt.Sprintf("--consent-model %q: use implied or explicit", c.consentModel)}
+	}
+	return nil
 }
 
 func (c *config) dbFlag(fs *flag.FlagSet) {

@@ -14,12 +14,16 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	cfg.dbFlag(fs)
 	cfg.addrFlag(fs)
 	cfg.mllpFlag(fs)
+	cfg.trustFlags(fs)
 	cfg.populationFlags(fs)
 	cfg.logFlags(fs)
 	if err := parseFlags(fs, e, args, "[--db DSN] [--addr HOST:PORT] [--mllp-addr HOST:PORT] [--people N] [--seed S]"); err != nil {
 		return err
 	}
 	if err := cfg.validAddr(); err != nil {
+		return err
+	}
+	if err := cfg.validTrust(); err != nil {
 		return err
 	}
 	if err := cfg.validPopulation(); err != nil {

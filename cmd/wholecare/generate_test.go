@@ -110,10 +110,11 @@ func TestDemoGeneratesSignsInAndServes(t *testing.T) {
 	if !strings.Contains(text, "Generating a synthetic population of 600 people") {
 		t.Errorf("demo output lacks the generation line:\n%s", text)
 	}
-	signIn := regexp.MustCompile(`(?m)^\s+care_coordinator\s+demo\.coordinator\s+([A-Za-z0-9]{20})\s+ZZ`)
+	signIn := regexp.MustCompile(`(?m)^\s+care_coordinator\s+demo\.coordinator\s+([A-Za-z0-9]{20})\s+people registered at ZZ`)
 	if !signIn.MatchString(text) {
 		t.Errorf("demo output lacks a coordinator sign-in with a 20-character password:\n%s", text)
 	}
+	demoSignInsDiffer(t, base, text)
 	if status, body := get(t, base+"/readyz"); status != 200 {
 		t.Errorf("/readyz = %d %s", status, body)
 	}

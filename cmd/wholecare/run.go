@@ -41,7 +41,9 @@ func commands() []command {
 		{"generate", "generate a synthetic population into the database, or as FHIR NDJSON", runGenerate},
 		{"import", "import FHIR R4 bundles and Bulk Data NDJSON files or directories", runImport},
 		{"messages", "list, show and replay HL7 v2 messages in the message log", runMessages},
+		{"audit", "verify the tamper-evident audit log (and print its head), or list its entries", runAudit},
 		{"migrate", "apply database migrations (or list them with --status)", runMigrate},
+		{"user", "add, list, disable and enable sign-ins; issue API tokens", runUser},
 		{"bench", "measure what users care about (bench generate: load time and peak memory)", runBench},
 		{"version", "print the version", runVersion},
 	}

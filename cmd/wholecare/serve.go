@@ -12,6 +12,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wholecare/wholecare/internal/access"
+	"github.com/wholecare/wholecare/internal/audit"
+	"github.com/wholecare/wholecare/internal/auth"
+	"github.com/wholecare/wholecare/internal/auth/oidc"
 	"github.com/wholecare/wholecare/internal/httpapi"
 	"github.com/wholecare/wholecare/internal/metrics"
 	"github.com/wholecare/wholecare/internal/sqlstore"
@@ -23,11 +27,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	cfg.dbFlag(fs)
 	cfg.addrFlag(fs)
 	cfg.mllpFlag(fs)
+	cfg.trustFlags(fs)
 	cfg.logFlags(fs)
 	if err := parseFlags(fs, e, args, "[--db DSN] [--addr HOST:PORT] [--mllp-addr HOST:PORT]"); err != nil {
 		return err
 	}
 	if err := cfg.validAddr(); err != nil {
+		return err
+	}
+	if err := cfg.validTrust(); err != nil {
 		return err
 	}
 	log, err := newLogger(e.stderr, cfg.logFormat, cfg.logLevel)
@@ -89,7 +97,22 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		reg.GaugeFunc("wholecare_store_rows_"+table, "Rows in the "+table+" table (refreshed every minute).",
 			func() float64 { return float64(counts.get(ctx)[table]) })
 	}
-	api := httpapi.New(httpapi.Deps{Log: log, Store: db, Metrics: reg, Version: buildVersion()})
+	auditLog := audit.NewWriter(db, log, time.Now)
+	defer auditLog.Close()
+	policy := access.New(db, auditLog, access.Config{Model: access.ConsentModel(cfg.consentModel)}, log, time.Now)
+	tls := cfg.tlsCert != ""
+	deps := httpapi.Deps{Log: log, Store: db, Metrics: reg, Version: buildVersion(),
+		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, TLS: tls, Now: time.Now}
+	if cfg.oidcIssuer != "" {
+		prov, err := oidc.Discover(ctx, oidc.Config{Issuer: cfg.oidcIssuer, ClientID: cfg.oidcClientID,
+			ClientSecret: cfg.oidcClientSecret, RedirectURL: cfg.oidcRedirect})
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("OpenID Connect: %w", err)
+		}
+		deps.OIDC, deps.OIDCUsers = prov, db
+	}
+	api := httpapi.New(deps)
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -114,9 +137,15 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 			}
 		}()
 	}
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("serving", "addr", ln.Addr().String(), "version", buildVersion(), "dialect", db.Dialect())
-	fmt.Fprintf(e.stdout, "Wholecare is serving on http://%s (Ctrl-C to stop)\n", ln.Addr())
+	scheme := "http"
+	if tls {
+		scheme = "https"
+		go func() { errc <- srv.ServeTLS(ln, cfg.tlsCert, cfg.tlsKey) }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "version", buildVersion(), "dialect", db.Dialect(), "tls", tls)
+	fmt.Fprintf(e.stdout, "Wholecare is serving on %s://%s (Ctrl-C to stop)\n", scheme, ln.Addr())
 
 	select {
 	case err := <-errc:

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/wholecare/wholecare/internal/auth"
@@ -11,21 +12,76 @@ import (
 )
 
 // demoAccount is one sign-in the demo creates, so that a newcomer can see
-// Wholecare as each kind of user sees it.
+// Wholecare as each kind of user sees it. Staff are linked to a
+// professional in the generated directory, so their care-team memberships
+// give them real relationships to real (synthetic) people.
 type demoAccount struct {
 	name, display string
 	role          auth.Role
-	orgKind       directory.OrgKind // the kind of organisation the user works in
+	// where finds the professional the account is (0 for none) and the
+	// organisation it works for, in the generated directory.
+	where func(d demoDirectory) (prof int64, org string)
+	// person is for a service user or carer: which person at the first
+	// practice (0-based) the account is for.
+	person int
+}
+
+// demoDirectory is the directory seen from its first practice.
+type demoDirectory struct {
+	d        *directory.Directory
+	practice directory.Organisation
+}
+
+// member finds a professional of a profession (and role, if given) in the
+// team of kind teamKind that serves the first practice.
+func (dd demoDirectory) member(teamKind, profession, role string) (int64, string) {
+	profs := map[int64]directory.Professional{}
+	for _, p := range dd.d.Professionals {
+		profs[p.ID] = p
+	}
+	for _, t := range dd.d.Teams {
+		if t.Kind != teamKind || (t.OrgID != dd.practice.ID && !strings.HasPrefix(t.Name, dd.practice.ParentID+" ")) {
+			continue
+		}
+		for _, m := range dd.d.Members {
+			if p := profs[m.ProfessionalID]; m.TeamID == t.ID && p.Profession == profession && (role == "" || m.Role == role) {
+				return p.ID, p.OrgID
+			}
+		}
+	}
+	return 0, dd.practice.ID
+}
+
+func (dd demoDirectory) firstOf(kind directory.OrgKind) (int64, string) {
+	for _, o := range dd.d.Organisations {
+		if o.Kind == kind {
+			return 0, o.ID
+		}
+	}
+	return 0, ""
 }
 
 var demoAccounts = []demoAccount{
-	{"demo.coordinator", "Demo Care Coordinator", auth.CareCoordinator, directory.PCN},
-	{"demo.clinician", "Demo Clinician", auth.Clinician, directory.GPPractice},
-	{"demo.social", "Demo Social Worker", auth.SocialCare, directory.SocialCare},
-	{"demo.teamlead", "Demo Team Lead", auth.TeamLead, directory.CommunityTrust},
-	{"demo.commissioner", "Demo Commissioner", auth.Commissioner, directory.ICB},
-	{"demo.analyst", "Demo Analyst", auth.Analyst, directory.ICB},
-	{"demo.admin", "Demo Administrator", auth.Administrator, directory.ICB},
+	{name: "demo.coordinator", display: "Demo Care Coordinator", role: auth.CareCoordinator,
+		where: func(d demoDirectory) (int64, string) {
+			return d.member("gp-practice", "care-coordinator", "coordinator")
+		}},
+	{name: "demo.clinician", display: "Demo GP", role: auth.Clinician,
+		where: func(d demoDirectory) (int64, string) { return d.member("gp-practice", "gp", "") }},
+	{name: "demo.social", display: "Demo Social Worker", role: auth.SocialCare,
+		where: func(d demoDirectory) (int64, string) { return d.member("social-work", "social-worker", "") }},
+	{name: "demo.teamlead", display: "Demo Community Matron (team lead)", role: auth.TeamLead,
+		where: func(d demoDirectory) (int64, string) {
+			return d.member("community-nursing", "community-matron", "lead")
+		}},
+	{name: "demo.commissioner", display: "Demo Commissioner", role: auth.Commissioner,
+		where: func(d demoDirectory) (int64, string) { return d.firstOf(directory.ICB) }},
+	{name: "demo.analyst", display: "Demo Analyst", role: auth.Analyst,
+		where: func(d demoDirectory) (int64, string) { return d.firstOf(directory.ICB) }},
+	{name: "demo.admin", display: "Demo Administrator (privacy officer)", role: auth.Administrator,
+		where: func(d demoDirectory) (int64, string) { return d.firstOf(directory.ICB) }},
+	{name: "demo.person", display: "Demo Service User", role: auth.ServiceUser, person: 0},
+	{name: "demo.carer", display: "Demo Carer", role: auth.Carer, person: 1},
 }
 
 // printDemoSignIns gives every demo account a fresh random password (so a
@@ -35,35 +91,60 @@ func printDemoSignIns(ctx context.Context, e *env, db *sqlstore.DB) error {
 	if err != nil {
 		return err
 	}
-	firstOf := map[directory.OrgKind]string{}
+	dd := demoDirectory{d: dir}
 	for _, o := range dir.Organisations {
-		if _, ok := firstOf[o.Kind]; !ok {
-			firstOf[o.Kind] = o.ID
+		if o.Kind == directory.GPPractice {
+			dd.practice = o
+			break
 		}
+	}
+	people, err := db.PeopleAtPractice(ctx, dd.practice.ID, 2)
+	if err != nil {
+		return err
 	}
 	hasher := auth.NewHasher(2)
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(e.stdout, "Demo sign-ins (new passwords every start; synthetic data only):")
-	fmt.Fprintln(tw, "  ROLE\tNAME\tPASSWORD\tORGANISATION")
+	fmt.Fprintln(tw, "  ROLE\tNAME\tPASSWORD\tSEES")
 	for _, a := range demoAccounts {
+		u := auth.User{Name: a.name, DisplayName: a.display, Role: a.role}
+		sees := ""
+		switch {
+		case a.where != nil:
+			u.ProfessionalID, u.OrgID = a.where(dd)
+			sees = demoSees(a.role, u.OrgID)
+		case a.person < len(people):
+			u.PersonID, u.OrgID = people[a.person], ""
+			sees = fmt.Sprintf("person %d's record", u.PersonID)
+		default:
+			continue // a population too small to have this person
+		}
 		pw, err := auth.NewPassword()
 		if err != nil {
 			return err
 		}
-		hash, err := hasher.Hash(ctx, pw)
-		if err != nil {
+		if u.PasswordHash, err = hasher.Hash(ctx, pw); err != nil {
 			return err
 		}
-		u, err := db.PutUser(ctx, auth.User{Name: a.name, DisplayName: a.display, Role: a.role,
-			OrgID: firstOf[a.orgKind], PasswordHash: hash})
-		if err != nil {
+		if _, err := db.PutUser(ctx, u); err != nil {
 			return err
 		}
-		org := u.OrgID
-		if org == "" {
-			org = "-"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", a.role, a.name, pw, org)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", a.role, a.name, pw, sees)
 	}
 	return tw.Flush()
+}
+
+func demoSees(role auth.Role, org string) string {
+	switch role {
+	case auth.CareCoordinator, auth.Clinician:
+		return "people registered at " + org + " (practice care team)"
+	case auth.SocialCare:
+		return "people with the social work team"
+	case auth.TeamLead:
+		return "people with the community nursing team"
+	case auth.Administrator:
+		return "users, the audit log, break-glass reviews; no records"
+	default:
+		return "population counts only (small numbers suppressed); no records"
+	}
 }

@@ -13,12 +13,14 @@ import (
 type Kind uint8
 
 const (
-	Internal    Kind = iota // a bug or an unexpected failure; logged, never shown in detail
-	Invalid                 // the caller sent something wrong; the message says what
-	NotFound                // the thing asked for does not exist (or is hidden)
-	Conflict                // the request clashes with the current state
-	Forbidden               // the caller may not do this
-	Unavailable             // a dependency is down or busy; retrying may help
+	Internal        Kind = iota // a bug or an unexpected failure; logged, never shown in detail
+	Invalid                     // the caller sent something wrong; the message says what
+	NotFound                    // the thing asked for does not exist (or is hidden)
+	Conflict                    // the request clashes with the current state
+	Forbidden                   // the caller may not do this
+	Unavailable                 // a dependency is down or busy; retrying may help
+	Unauthenticated             // the caller has not said who they are, or the proof failed
+	TooMany                     // the caller is sending too much; they may retry later
 )
 
 func (k Kind) String() string {
@@ -33,6 +35,10 @@ func (k Kind) String() string {
 		return "forbidden"
 	case Unavailable:
 		return "unavailable"
+	case Unauthenticated:
+		return "unauthenticated"
+	case TooMany:
+		return "too many requests"
 	default:
 		return "internal"
 	}

@@ -44,13 +44,20 @@ func ParseRole(s string) (Role, error) {
 
 // User is a sign-in.
 type User struct {
-	ID           int64
-	Name         string // the sign-in name
-	DisplayName  string
-	Role         Role
-	OrgID        string // ODS code of the user's organisation, "" for none
-	PersonID     int64  // for a service user or carer: the person they are or care for; 0 otherwise
-	PasswordHash string // PHC string from HashPassword; never a password
+	ID          int64
+	Name        string // the sign-in name
+	DisplayName string
+	Role        Role
+	OrgID       string // ODS code of the user's organisation, "" for none
+	PersonID    int64  // for a service user or carer: the person they are or care for; 0 otherwise
+	// ProfessionalID links a member of staff to the directory professional
+	// they are, whose care-team memberships give them relationships to
+	// people; 0 for none.
+	ProfessionalID int64
+	// OIDCSubject is "issuer|sub" of the identity provider account that may
+	// sign in as this user; "" for none.
+	OIDCSubject  string
+	PasswordHash string // PHC string from HashPassword; never a password; "" for system clients
 	Disabled     bool
 	CreatedAt    time.Time
 }
@@ -67,8 +74,10 @@ func (u User) Valid() error {
 		return apperr.E(apperr.Invalid, "user name must be 3 to 64 characters")
 	case u.DisplayName == "":
 		return apperr.E(apperr.Invalid, "user needs a display name")
-	case u.PasswordHash == "":
+	case u.PasswordHash == "" && u.Role != SystemClient && u.OIDCSubject == "":
 		return apperr.E(apperr.Invalid, "user needs a password")
+	case (u.Role == ServiceUser || u.Role == Carer) && u.PersonID == 0:
+		return apperr.Ef(apperr.Invalid, "a %s account needs the person it is for", u.Role)
 	}
 	if _, err := ParseRole(string(u.Role)); err != nil {
 		return err

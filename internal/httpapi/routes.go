@@ -2,17 +2,115 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/wholecare/wholecare/internal/apperr"
+	"github.com/wholecare/wholecare/internal/auth"
 )
 
-// routes is the one place every route is declared.
+// guard is what a route demands before its handler runs.
+type guard uint8
+
+const (
+	// public routes carry no person data and need no sign-in: health,
+	// metrics, version, sign-in itself, the FHIR CapabilityStatement.
+	public guard = iota
+	// signedIn routes need a principal and touch only the caller's own
+	// account (their session, their profile).
+	signedIn
+	// person routes need a principal and reach person data only through
+	// access.Policy (Check or the FHIR Guard), which also audits.
+	person
+	// permitted routes need a principal with a permission that is not about
+	// one person (access.Allow): audit, users, aggregates.
+	permitted
+)
+
+func (g guard) String() string {
+	return [...]string{"public", "signed-in", "person", "permitted"}[g]
+}
+
+// route is one entry of the route table.
+type route struct {
+	pattern string
+	guard   guard
+	h       http.Handler
+}
+
+// routes is the one place every route is declared, each with its guard.
+// A test walks this table: every route but the public ones must refuse a
+// caller who has not signed in, and every person route must refuse a
+// signed-in caller with no relationship to the person.
 func (s *Server) routes() {
-	s.mux.Handle("GET /healthz", s.serve(s.handleHealthz()))
-	s.mux.Handle("GET /readyz", s.serve(s.handleReadyz()))
-	s.mux.Handle("GET /metrics", s.serve(s.handleMetrics()))
-	s.mux.Handle("GET /api/v1/version", s.serve(s.handleVersion()))
+	s.add("GET /healthz", public, s.serve(s.handleHealthz()))
+	s.add("GET /readyz", public, s.serve(s.handleReadyz()))
+	s.add("GET /metrics", public, s.serve(s.handleMetrics()))
+	s.add("GET /api/v1/version", public, s.serve(s.handleVersion()))
+
+	if s.deps.Auth != nil {
+		s.add("POST /api/v1/session", public, s.serve(s.handleSignIn()))
+		s.add("GET /api/v1/session", signedIn, s.serve(s.handleSession()))
+		s.add("DELETE /api/v1/session", signedIn, s.serve(s.handleSignOut()))
+		s.add("POST /api/v1/session/sign-out-everywhere", signedIn, s.serve(s.handleSignOutEverywhere()))
+		s.add("GET /api/v1/me", signedIn, s.serve(s.handleMe()))
+		if s.deps.OIDC != nil && s.deps.OIDCUsers != nil {
+			s.add("GET /auth/oidc/login", public, s.serve(s.handleOIDCLogin()))
+			s.add("GET /auth/oidc/callback", public, s.serve(s.handleOIDCCallback()))
+		}
+	}
+	if s.deps.Policy != nil && s.deps.Data != nil {
+		s.add("GET /api/v1/people/{id}", person, s.serve(s.handlePerson()))
+		s.add("GET /api/v1/people/{id}/consents", person, s.serve(s.handleConsents()))
+		s.add("POST /api/v1/people/{id}/consents", person, s.serve(s.handleAddConsent()))
+		s.add("POST /api/v1/people/{id}/consents/{cid}/withdraw", person, s.serve(s.handleWithdrawConsent()))
+		s.add("POST /api/v1/people/{id}/break-glass", person, s.serve(s.handleBreakGlass()))
+		s.add("GET /api/v1/people/{id}/access-log", person, s.serve(s.handleAccessLog()))
+		s.add("GET /api/v1/me/access-log", person, s.serve(s.handleMyAccessLog()))
+
+		s.add("GET /api/v1/break-glass", permitted, s.serve(s.handleGrants()))
+		s.add("POST /api/v1/break-glass/{id}/review", permitted, s.serve(s.handleReviewGrant()))
+		s.add("GET /api/v1/users", permitted, s.serve(s.handleUsers()))
+		s.add("GET /api/v1/stats/people-by-practice", permitted, s.serve(s.handlePeopleByPractice()))
+		if s.deps.Audit != nil {
+			s.add("GET /api/v1/audit", permitted, s.serve(s.handleAudit()))
+		}
+	}
+	if s.deps.FHIR != nil {
+		s.add("GET /fhir/R4/metadata", public, s.deps.FHIR)
+		s.add("/fhir/R4/", person, s.deps.FHIR)
+	}
 	s.mux.Handle("/", s.serve(func(w http.ResponseWriter, r *http.Request) error {
 		return apperr.E(apperr.NotFound, "no such page: check the address")
 	}))
+}
+
+// add registers a route behind its guard. Every guard but public refuses
+// a caller without a principal, and sets Cache-Control: no-store so no
+// cache keeps person or account data.
+func (s *Server) add(pattern string, g guard, h http.Handler) {
+	s.table = append(s.table, route{pattern: pattern, guard: g, h: h})
+	if g == public {
+		s.mux.Handle(pattern, h)
+		return
+	}
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if _, ok := auth.FromContext(r.Context()); !ok {
+			if strings.HasPrefix(r.URL.Path, "/fhir/") {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="wholecare"`)
+			}
+			writeProblem(w, r, apperr.E(apperr.Unauthenticated, "sign in, or send Authorization: Bearer TOKEN"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+}
+
+// bodyLimit is the most a request body may hold: FHIR bundles may be
+// large, everything else is a small JSON document or form.
+func bodyLimit(path string) int64 {
+	if strings.HasPrefix(path, "/fhir/") {
+		return 64 << 20
+	}
+	return 1 << 20
 }

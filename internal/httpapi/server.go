@@ -16,7 +16,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wholecare/wholecare/internal/access"
 	"github.com/wholecare/wholecare/internal/apperr"
+	"github.com/wholecare/wholecare/internal/auth"
 	"github.com/wholecare/wholecare/internal/metrics"
 )
 
@@ -25,27 +27,47 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Deps are the server's dependencies, wired in run.
+// Deps are the server's dependencies, wired in run. Only Log, Store,
+// Metrics and Version are needed for the operational endpoints; the rest
+// serve signed-in callers and person data.
 type Deps struct {
 	Log     *slog.Logger
 	Store   Pinger
 	Metrics *metrics.Registry
 	Version string
+
+	Auth   *auth.Service  // sign-in, sessions, bearer tokens
+	Policy *access.Policy // the one door to person data
+	Data   DataStore      // people, records, consents, break-glass, users
+	Audit  AuditReader    // the audit log, for access logs and privacy officers
+	FHIR   http.Handler   // the FHIR R4 API, mounted under /fhir/R4/; nil for none
+	// OIDC is an organisation's identity provider; nil when only local
+	// accounts sign in. OIDCUsers links its accounts to local users.
+	OIDC      OIDC
+	OIDCUsers OIDCUsers
+	TLS       bool // served over TLS: Secure cookies and HSTS
+	Now       func() time.Time
 }
 
 // Server is the HTTP handler with its instruments.
 type Server struct {
 	deps     Deps
 	mux      *http.ServeMux
+	table    []route
 	requests *metrics.Counter
 	latency  *metrics.Histogram
+	flows    *flowStore
 }
 
 // New builds the handler and registers its metrics on d.Metrics.
 func New(d Deps) *Server {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
 	s := &Server{
-		deps: d,
-		mux:  http.NewServeMux(),
+		deps:  d,
+		mux:   http.NewServeMux(),
+		flows: newFlowStore(),
 		requests: d.Metrics.NewCounter("wholecare_http_requests_total",
 			"HTTP requests by route pattern and status code.", "route", "code"),
 		latency: d.Metrics.NewHistogram("wholecare_http_request_duration_seconds",
@@ -78,7 +100,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.deps.Log.Info("request", "method", r.Method, "route", route, "status", rec.status,
 			"duration_ms", float64(d.Microseconds())/1000, "bytes", rec.bytes)
 	}()
+	s.secureHeaders(rec.Header())
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(rec, r.Body, bodyLimit(r.URL.Path))
+	}
+	r, err := s.authenticate(rec, r)
+	if err != nil {
+		writeProblem(rec, r, err)
+		return
+	}
 	s.mux.ServeHTTP(rec, r)
+}
+
+// secureHeaders are sent with every response: a strict Content-Security-
+// Policy (our own scripts, styles and images only; no framing), no MIME
+// sniffing, no referrer, and HSTS when served over TLS.
+func (s *Server) secureHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+	if s.deps.TLS {
+		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
 }
 
 type statusRecorder struct {
@@ -132,6 +178,10 @@ func Status(k apperr.Kind) int {
 		return http.StatusForbidden
 	case apperr.Unavailable:
 		return http.StatusServiceUnavailable
+	case apperr.Unauthenticated:
+		return http.StatusUnauthorized
+	case apperr.TooMany:
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusInternalServerError
 	}

@@ -1,0 +1,81 @@
+// Package access is the one place Wholecare decides whether a caller may
+// see or change a person's data: role permission, a legitimate
+// relationship with the person (their care team, their registered
+// practice, the person themselves or their authorised carer), and the
+// person's consent for that organisation and purpose — or break-glass with
+// a typed reason, time-limited and flagged for a privacy officer's review.
+// Every decision about a person is written to the audit log before the
+// data leaves. System clients are governed by their token's scopes.
+//
+// It is a domain package: it must never import database, HTTP or UI
+// packages, and every door (JSON API, FHIR API, pages, exports) must call
+// it rather than decide for itself.
+package access
+
+import "github.com/wholecare/wholecare/internal/auth"
+
+// Permission is something a role may do.
+type Permission string
+
+const (
+	ReadRecord       Permission = "record.read"     // a person's demographics and record
+	WriteRecord      Permission = "record.write"    // add to or change a person's record, plan, alerts
+	ReadConsent      Permission = "consent.read"    // a person's consent records
+	WriteConsent     Permission = "consent.write"   // record or withdraw consent
+	BreakGlass       Permission = "break-glass"     // emergency access without a relationship or consent
+	ReadAccessLog    Permission = "access-log.read" // who looked at a person's record (the person, their carer)
+	ReadAudit        Permission = "audit.read"      // the whole audit log (privacy officer)
+	ReviewBreakGlass Permission = "break-glass.review"
+	ManageUsers      Permission = "users.manage"
+	ReadAggregates   Permission = "aggregates.read" // population counts, small numbers suppressed
+)
+
+// personal is the set of permissions that are about one person's data and
+// so need a relationship and consent as well.
+var personal = map[Permission]bool{ReadRecord: true, WriteRecord: true, ReadConsent: true, WriteConsent: true, ReadAccessLog: true}
+
+// permissions is the permission table: what each role may do at all.
+// Whether it may do it for a given person is decided by Decide.
+var permissions = map[auth.Role][]Permission{
+	auth.ServiceUser:     {ReadRecord, ReadConsent, WriteConsent, ReadAccessLog},
+	auth.Carer:           {ReadRecord, ReadConsent, ReadAccessLog},
+	auth.CareCoordinator: {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass},
+	auth.Clinician:       {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass},
+	auth.SocialCare:      {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass},
+	auth.TeamLead:        {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, ReadAggregates},
+	auth.ProviderManager: {ReadAggregates},
+	auth.Commissioner:    {ReadAggregates},
+	auth.Analyst:         {ReadAggregates},
+	auth.Administrator:   {ReadAudit, ReviewBreakGlass, ManageUsers},
+	auth.SystemClient:    {ReadRecord, WriteRecord, ReadConsent}, // narrowed by the token's scopes
+}
+
+// Has reports whether role has permission p.
+func Has(role auth.Role, p Permission) bool {
+	for _, q := range permissions[role] {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// Permissions lists what role may do, for display.
+func Permissions(role auth.Role) []Permission { return append([]Permission(nil), permissions[role]...) }
+
+// Pseudonymised reports whether role sees only pseudonymised data with
+// small numbers suppressed (analysts).
+func Pseudonymised(role auth.Role) bool { return role == auth.Analyst }
+
+// SmallNumber is the threshold below which counts are suppressed in any
+// aggregate shown to a pseudonymised role or exported.
+const SmallNumber = 5
+
+// Suppress returns n, or ok=false when n must not be shown (0 < n < 5).
+// Zero is shown: an empty cell identifies no one.
+func Suppress(n int64) (int64, bool) {
+	if n > 0 && n < SmallNumber {
+		return 0, false
+	}
+	return n, true
+}

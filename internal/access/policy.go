@@ -1,0 +1,301 @@
+package access
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wholecare/wholecare/internal/apperr"
+	"github.com/wholecare/wholecare/internal/audit"
+	"github.com/wholecare/wholecare/internal/auth"
+)
+
+// Basis is why access was allowed.
+type Basis string
+
+const (
+	Self        Basis = "self"         // the person's own record
+	CarerOf     Basis = "carer"        // an authorised carer
+	CareTeam    Basis = "care-team"    // a member of one of the person's care teams
+	Practice    Basis = "practice"     // staff of the person's registered practice
+	BreakGlassB Basis = "break-glass"  // emergency access with a reason, under review
+	SystemScope Basis = "system-scope" // a system client's token scope
+	NoBasis     Basis = "none"
+)
+
+// Facts are what the store knows of a person that decides access.
+type Facts struct {
+	PracticeID string
+	TeamIDs    []int64 // care teams the person is with now
+	Consents   []Consent
+}
+
+// Grant is a break-glass: a user's time-limited access to one person,
+// with the reason they typed, awaiting a privacy officer's review.
+type Grant struct {
+	ID         int64
+	UserID     int64
+	PersonID   int64
+	Reason     string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	ReviewedAt time.Time
+	ReviewedBy int64
+	ReviewNote string
+}
+
+// Store is what the policy needs of the database.
+type Store interface {
+	// PersonFacts returns the person's practice, current care teams and
+	// consents; NotFound when there is no such person.
+	PersonFacts(ctx context.Context, personID int64, now time.Time) (Facts, error)
+	// ProfessionalTeams returns the care teams a professional is a current member of.
+	ProfessionalTeams(ctx context.Context, professionalID int64, now time.Time) ([]int64, error)
+	// ActiveGrant returns the user's unexpired break-glass grant for the person, if any.
+	ActiveGrant(ctx context.Context, userID, personID int64, now time.Time) (Grant, bool, error)
+}
+
+// Recorder writes audit events durably before returning.
+type Recorder interface {
+	Record(ctx context.Context, events ...audit.Event) error
+}
+
+// Config holds the policy's knobs.
+type Config struct {
+	Model         ConsentModel  // default Implied
+	BreakGlassTTL time.Duration // default 4 hours
+}
+
+// Policy decides and records access to person data.
+type Policy struct {
+	store Store
+	rec   Recorder
+	cfg   Config
+	now   func() time.Time
+	log   *slog.Logger
+	teams *teamCache
+}
+
+// New returns a policy.
+func New(store Store, rec Recorder, cfg Config, log *slog.Logger, now func() time.Time) *Policy {
+	if cfg.Model == "" {
+		cfg.Model = Implied
+	}
+	if cfg.BreakGlassTTL <= 0 {
+		cfg.BreakGlassTTL = 4 * time.Hour
+	}
+	return &Policy{store: store, rec: rec, cfg: cfg, now: now, log: log, teams: newTeamCache(time.Minute, 10_000)}
+}
+
+// Decision is the outcome of a check.
+type Decision struct {
+	Allowed bool
+	Basis   Basis
+	Why     string // for a denial: what the caller can do about it
+	Grant   int64  // the break-glass grant used, if any
+	// GrantReason is the reason typed when glass was broken: every access
+	// under it is audited with it.
+	GrantReason string
+}
+
+// Request is one question: may the caller do Perm on a person's data of
+// Type (a FHIR resource type such as Patient or Observation, used to check
+// token scopes) for Purpose?
+type Request struct {
+	Perm     Permission
+	PersonID int64
+	Type     string
+	Purpose  Purpose // default DirectCare
+}
+
+// Decide answers a request for principal p without recording anything.
+// It returns an error only when the answer cannot be found (the person
+// does not exist, the store fails); a denial is a Decision.
+func (pol *Policy) Decide(ctx context.Context, p *auth.Principal, r Request) (Decision, error) {
+	if p == nil {
+		return Decision{Basis: NoBasis, Why: "sign in first"}, nil
+	}
+	if r.Purpose == "" {
+		r.Purpose = DirectCare
+	}
+	if !Has(p.Role, r.Perm) {
+		return Decision{Basis: NoBasis, Why: "your role (" + string(p.Role) + ") may not do this"}, nil
+	}
+	write := r.Perm == WriteRecord || r.Perm == WriteConsent
+	if p.Via == auth.ViaToken && !p.Scopes.Allows(r.Type, write) {
+		return Decision{Basis: NoBasis, Why: "the token's scopes (" + p.Scopes.String() + ") do not cover " + r.Type}, nil
+	}
+	now := pol.now()
+	if p.Role == auth.SystemClient {
+		// A system client's scopes are its authority (checked above); it
+		// must still name a person that exists.
+		if _, err := pol.store.PersonFacts(ctx, r.PersonID, now); err != nil {
+			return Decision{}, err
+		}
+		return Decision{Allowed: true, Basis: SystemScope}, nil
+	}
+	facts, err := pol.store.PersonFacts(ctx, r.PersonID, now)
+	if err != nil {
+		return Decision{}, err
+	}
+	switch p.Role {
+	case auth.ServiceUser:
+		if p.PersonID == r.PersonID {
+			return Decision{Allowed: true, Basis: Self}, nil
+		}
+		return Decision{Basis: NoBasis, Why: "you may see only your own record"}, nil
+	case auth.Carer:
+		if p.PersonID == r.PersonID {
+			return Decision{Allowed: true, Basis: CarerOf}, nil
+		}
+		return Decision{Basis: NoBasis, Why: "you may see only the record of the person you care for"}, nil
+	}
+	basis := NoBasis
+	if p.OrgID != "" && p.OrgID == facts.PracticeID {
+		basis = Practice
+	}
+	if basis == NoBasis && p.ProfessionalID != 0 && len(facts.TeamIDs) > 0 {
+		teams, err := pol.teams.get(ctx, pol.store, p.ProfessionalID, now)
+		if err != nil {
+			return Decision{}, err
+		}
+		for _, t := range teams {
+			if slices.Contains(facts.TeamIDs, t) {
+				basis = CareTeam
+				break
+			}
+		}
+	}
+	why := "you have no care relationship with this person (not their practice or care team)"
+	if basis != NoBasis {
+		ok, reason := consentFor(facts.Consents, p.OrgID, r.Purpose, pol.cfg.Model, now)
+		if ok {
+			return Decision{Allowed: true, Basis: basis}, nil
+		}
+		why = reason
+	}
+	if Has(p.Role, BreakGlass) {
+		g, ok, err := pol.store.ActiveGrant(ctx, p.UserID, r.PersonID, now)
+		if err != nil {
+			return Decision{}, err
+		}
+		if ok {
+			return Decision{Allowed: true, Basis: BreakGlassB, Grant: g.ID, GrantReason: g.Reason}, nil
+		}
+		why += "; in an emergency you may break glass, giving a reason"
+	}
+	return Decision{Basis: NoBasis, Why: why}, nil
+}
+
+// Event builds the audit event for principal p doing action on a person.
+func Event(p *auth.Principal, action, resourceType string, personID int64, purpose Purpose, d Decision, at time.Time) audit.Event {
+	e := audit.Event{At: at, PersonID: personID, Action: action, ResourceType: resourceType,
+		Purpose: string(purpose), Basis: string(d.Basis), Outcome: "allowed"}
+	if e.Purpose == "" {
+		e.Purpose = string(DirectCare)
+	}
+	if d.Basis == BreakGlassB {
+		e.Purpose = "break-glass"
+		e.Reason = d.GrantReason
+	}
+	if !d.Allowed {
+		e.Outcome = "denied"
+	}
+	if p != nil {
+		e.UserID, e.UserName, e.Role, e.OrgID = p.UserID, p.Name, string(p.Role), p.OrgID
+	}
+	return e
+}
+
+// Check is the door every person-data route goes through: it decides,
+// records the decision in the audit log (allowed or denied) and returns
+// an error for a denial — Unauthenticated without a principal, Forbidden
+// with what to do otherwise. The audit entry is durable before it returns,
+// so no data leaves unrecorded.
+func (pol *Policy) Check(ctx context.Context, action string, r Request) (Decision, error) {
+	p, _ := auth.FromContext(ctx)
+	if p == nil {
+		return Decision{}, apperr.E(apperr.Unauthenticated, "sign in first")
+	}
+	d, err := pol.Decide(ctx, p, r)
+	if err != nil {
+		return Decision{}, err
+	}
+	ev := Event(p, action, r.Type, r.PersonID, r.Purpose, d, pol.now())
+	if !d.Allowed {
+		ev.Reason = d.Why
+	}
+	if err := pol.rec.Record(ctx, ev); err != nil {
+		return Decision{}, apperr.Wrap(apperr.Unavailable, err, "the audit log is not available, so no record can be shown")
+	}
+	if !d.Allowed {
+		return d, apperr.E(apperr.Forbidden, d.Why)
+	}
+	return d, nil
+}
+
+// Record writes events that are not decisions about a person (sign-ins,
+// reads of the audit log) to the audit log.
+func (pol *Policy) Record(ctx context.Context, evs ...audit.Event) error {
+	if err := pol.rec.Record(ctx, evs...); err != nil {
+		return apperr.Wrap(apperr.Unavailable, err, "the audit log is not available")
+	}
+	return nil
+}
+
+// Allow checks a permission that is not about one person (reading the
+// audit log, managing users, aggregates).
+func Allow(ctx context.Context, perm Permission) (*auth.Principal, error) {
+	p, _ := auth.FromContext(ctx)
+	if p == nil {
+		return nil, apperr.E(apperr.Unauthenticated, "sign in first")
+	}
+	if personal[perm] {
+		return nil, apperr.Ef(apperr.Internal, "access: %s is about a person: use Check", perm)
+	}
+	if !Has(p.Role, perm) {
+		return nil, apperr.Ef(apperr.Forbidden, "your role (%s) may not do this", p.Role)
+	}
+	return p, nil
+}
+
+// BreakGlassStore is what breaking glass needs of the database.
+type BreakGlassStore interface {
+	CreateGrant(ctx context.Context, g Grant) (Grant, error)
+}
+
+// MinReasonLength is the shortest break-glass reason accepted: enough to
+// say what the emergency is.
+const MinReasonLength = 15
+
+// BreakGlass opens time-limited emergency access to a person for the
+// caller, with a typed reason, recorded and flagged for review.
+func (pol *Policy) BreakGlass(ctx context.Context, store BreakGlassStore, personID int64, reason string) (Grant, error) {
+	p, _ := auth.FromContext(ctx)
+	if p == nil {
+		return Grant{}, apperr.E(apperr.Unauthenticated, "sign in first")
+	}
+	if !Has(p.Role, BreakGlass) || p.Via == auth.ViaToken {
+		return Grant{}, apperr.Ef(apperr.Forbidden, "your role (%s) may not break glass", p.Role)
+	}
+	reason = strings.TrimSpace(reason)
+	if len(reason) < MinReasonLength || len(reason) > 1000 {
+		return Grant{}, apperr.Ef(apperr.Invalid, "say why you need emergency access in %d to 1000 characters", MinReasonLength)
+	}
+	now := pol.now()
+	if _, err := pol.store.PersonFacts(ctx, personID, now); err != nil {
+		return Grant{}, err
+	}
+	g, err := store.CreateGrant(ctx, Grant{UserID: p.UserID, PersonID: personID, Reason: reason, CreatedAt: now,
+		ExpiresAt: now.Add(pol.cfg.BreakGlassTTL)})
+	if err != nil {
+		return Grant{}, err
+	}
+	ev := Event(p, "break-glass", "Patient", personID, DirectCare, Decision{Allowed: true, Basis: BreakGlassB, Grant: g.ID, GrantReason: reason}, now)
+	if err := pol.rec.Record(ctx, ev); err != nil {
+		return Grant{}, apperr.Wrap(apperr.Unavailable, err, "the audit log is not available")
+	}
+	return g, nil
+}
