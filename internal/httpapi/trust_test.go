@@ -608,3 +608,30 @@ func TestSecurityHeadersAndLimits(t *testing.T) {
 		t.Errorf("person data Cache-Control = %q", res.Header.Get("Cache-Control"))
 	}
 }
+
+func TestTLSCookiesAndHSTS(t *testing.T) {
+	w := newTrustWorld(t)
+	w.addUser("tls.user", auth.Clinician)
+	deps := w.srv.deps
+	deps.TLS = true
+	deps.Metrics = newMetrics()
+	ts := httptest.NewTLSServer(New(deps))
+	defer ts.Close()
+	body, _ := json.Marshal(map[string]string{"name": "tls.user", "password": testPassword})
+	res, err := ts.Client().Post(ts.URL+"/api/v1/session", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("sign in over TLS: %d", res.StatusCode)
+	}
+	if h := res.Header.Get("Strict-Transport-Security"); !strings.Contains(h, "max-age=") {
+		t.Errorf("HSTS = %q", h)
+	}
+	cookies := res.Cookies()
+	if len(cookies) != 1 || cookies[0].Name != "__Host-wholecare_session" || !cookies[0].Secure || !cookies[0].HttpOnly ||
+		cookies[0].SameSite != http.SameSiteLaxMode || cookies[0].Path != "/" || cookies[0].Domain != "" {
+		t.Errorf("session cookie over TLS: %+v", cookies)
+	}
+}
