@@ -26,6 +26,8 @@ type config struct {
 	tlsCert, tlsKey string // both or neither: serve HTTPS
 	consentModel    string // implied or explicit
 
+	exportDir string // where FHIR bulk export files are written
+
 	// OpenID Connect sign-in: all four or none.
 	oidcIssuer, oidcClientID, oidcClientSecret, oidcRedirect string
 }
@@ -51,6 +53,7 @@ func defaultConfig(getenv func(string) string) config {
 	if v := getenv("WHOLECARE_CONSENT_MODEL"); v != "" {
 		c.consentModel = v
 	}
+	c.exportDir = getenv("WHOLECARE_EXPORT_DIR")
 	c.oidcIssuer, c.oidcClientID = getenv("WHOLECARE_OIDC_ISSUER"), getenv("WHOLECARE_OIDC_CLIENT_ID")
 	c.oidcClientSecret, c.oidcRedirect = getenv("WHOLECARE_OIDC_CLIENT_SECRET"), getenv("WHOLECARE_OIDC_REDIRECT_URL")
 	return c
@@ -65,6 +68,7 @@ func (c *config) trustFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.oidcIssuer, "oidc-issuer", c.oidcIssuer, "OpenID Connect issuer URL for sign-in with an organisation's identity provider (env WHOLECARE_OIDC_ISSUER)")
 	fs.StringVar(&c.oidcClientID, "oidc-client-id", c.oidcClientID, "OpenID Connect client id (env WHOLECARE_OIDC_CLIENT_ID)")
 	fs.StringVar(&c.oidcRedirect, "oidc-redirect-url", c.oidcRedirect, "this server's callback, https://HOST/auth/oidc/callback (env WHOLECARE_OIDC_REDIRECT_URL)")
+	fs.StringVar(&c.exportDir, "export-dir", c.exportDir, "directory for FHIR bulk export files (env WHOLECARE_EXPORT_DIR; default: wholecare-exports in the temporary directory)")
 	// The client secret comes only from the environment, never a flag that ps would show.
 }
 

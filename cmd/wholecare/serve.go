@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -16,7 +18,9 @@ import (
 	"github.com/wholecare/wholecare/internal/audit"
 	"github.com/wholecare/wholecare/internal/auth"
 	"github.com/wholecare/wholecare/internal/auth/oidc"
+	"github.com/wholecare/wholecare/internal/fhir/rest"
 	"github.com/wholecare/wholecare/internal/httpapi"
+	"github.com/wholecare/wholecare/internal/ingest"
 	"github.com/wholecare/wholecare/internal/metrics"
 	"github.com/wholecare/wholecare/internal/sqlstore"
 )
@@ -101,8 +105,15 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 	defer auditLog.Close()
 	policy := access.New(db, auditLog, access.Config{Model: access.ConsentModel(cfg.consentModel)}, log, time.Now)
 	tls := cfg.tlsCert != ""
+	exportDir := cfg.exportDir
+	if exportDir == "" {
+		exportDir = filepath.Join(os.TempDir(), "wholecare-exports")
+	}
+	fhirAPI := rest.New(rest.Deps{Store: db, Guard: policy.Guard(), Ingest: ingest.New(db), Log: log, Now: time.Now,
+		Base: rest.Prefix, ExportDir: exportDir})
+	defer fhirAPI.Close()
 	deps := httpapi.Deps{Log: log, Store: db, Metrics: reg, Version: buildVersion(),
-		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, TLS: tls, Now: time.Now}
+		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, FHIR: fhirAPI, TLS: tls, Now: time.Now}
 	if cfg.oidcIssuer != "" {
 		prov, err := oidc.Discover(ctx, oidc.Config{Issuer: cfg.oidcIssuer, ClientID: cfg.oidcClientID,
 			ClientSecret: cfg.oidcClientSecret, RedirectURL: cfg.oidcRedirect})

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/wholecare/wholecare/internal/audit"
+	"github.com/wholecare/wholecare/internal/fhir/internal/fhirschema"
 )
 
 // testAuditEvents are entries of every shape the log holds, chained as a
@@ -44,10 +45,10 @@ func TestAuditEventsValidateAgainstFHIRSchema(t *testing.T) {
 	v := mustSchema(t)
 	for _, e := range testAuditEvents(t) {
 		raw := mustJSON(t, AuditEventFrom(e))
-		for _, msg := range v.validateResource(raw) {
+		for _, msg := range v.Validate(raw) {
 			t.Errorf("entry %d (%s): %s", e.Seq, e.Action, msg)
 		}
-		for _, msg := range fhirJSONRules(raw) {
+		for _, msg := range fhirschema.JSONRules(raw) {
 			t.Errorf("entry %d (%s): %s", e.Seq, e.Action, msg)
 		}
 	}
@@ -55,7 +56,7 @@ func TestAuditEventsValidateAgainstFHIRSchema(t *testing.T) {
 	// vacuously.
 	broken := AuditEventFrom(testAuditEvents(t)[0])
 	broken.Action, broken.Outcome, broken.Recorded = "X", "1", "1 April 2025"
-	if errs := v.validateResource(mustJSON(t, broken)); len(errs) != 3 {
+	if errs := v.Validate(mustJSON(t, broken)); len(errs) != 3 {
 		t.Errorf("broken AuditEvent: got %d errors %q, want 3 (action, outcome, recorded)", len(errs), errs)
 	}
 }

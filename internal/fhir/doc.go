@@ -1,7 +1,7 @@
 // Package fhir is Wholecare's FHIR R4 edge: the strict decoder and the
 // import mapping on the way in, typed resources and the export mapping on
-// the way out, and FHIR Bulk Data NDJSON both ways. The REST facade will
-// live here too.
+// the way out, and FHIR Bulk Data NDJSON both ways. The REST API is the
+// subpackage rest.
 //
 // On the way in, Decode (and ReadBundle, NDJSONReader) reads R4 JSON into
 // a generic ordered tree (Resource, Value) that keeps every element as

@@ -185,47 +185,46 @@ func ObservationFrom(o record.Observation) Observation {
 // observations. An unknown code gets no category: category is optional, and
 // a wrong one (vital-signs) would bind the resource to a profile it breaks.
 func observationCategory(c record.Coding) string {
-	switch c.System {
-	case record.SNOMED:
-		switch c.Code {
-		case "72313002", "163030003", "271649006", "314438006", "413606001", // systolic BP
-			"1091811000000102", "163031004", "271650006", "314439003", "413605002", // diastolic BP
-			"75367002", "163020007", // blood pressure
-			"60621009",              // BMI
-			"431314004",             // SpO2
-			"364075005", "78564009", // heart rate, pulse
-			"86290005",  // respiratory rate
-			"276885007", // core temperature
-			"27113001",  // weight
-			"50373000":  // height
-			return "vital-signs"
-		case "999791000000106", "1049301000000100", "1049321000000109", // HbA1c
-			"1011481000000105", "1020291000000106", "80274001", // eGFR
-			"1023491000000104",                    // urine ACR
-			"1005671000000105", "850981000000101": // cholesterol
-			return "laboratory"
-		case "391120009", "391123006", "391124000": // MRC breathlessness grades
-			return "survey"
-		case "365980008", "365981007", "77176002", "8517006", "266919005": // smoking
-			return "social-history"
-		case "313193002": // peak flow
-			return "exam"
-		}
-	case record.LOINC:
-		switch c.Code {
-		case "8480-6", "8462-4", "85354-9", "39156-5", "59408-5", "2708-6", "8867-4",
-			"9279-1", "8310-5", "8331-1", "29463-7", "8302-2":
-			return "vital-signs"
-		case "4548-4", "33914-3", "62238-1", "9318-7", "14959-1", "2093-3", "18262-6", "2085-9":
-			return "laboratory"
-		case "72166-2":
-			return "social-history"
-		case "19926-5":
-			return "exam"
+	return observationCategories[categoryKey{c.System, c.Code}]
+}
+
+type categoryKey struct{ system, code string }
+
+// observationCategories is a table (not a switch) so that the REST API's
+// category search can list the codes of a category.
+var observationCategories = func() map[categoryKey]string {
+	m := make(map[categoryKey]string)
+	add := func(system, cat string, codes ...string) {
+		for _, c := range codes {
+			m[categoryKey{system, c}] = cat
 		}
 	}
-	return ""
-}
+	add(record.SNOMED, "vital-signs",
+		"72313002", "163030003", "271649006", "314438006", "413606001", // systolic BP
+		"1091811000000102", "163031004", "271650006", "314439003", "413605002", // diastolic BP
+		"75367002", "163020007", // blood pressure
+		"60621009",              // BMI
+		"431314004",             // SpO2
+		"364075005", "78564009", // heart rate, pulse
+		"86290005",  // respiratory rate
+		"276885007", // core temperature
+		"27113001",  // weight
+		"50373000")  // height
+	add(record.SNOMED, "laboratory",
+		"999791000000106", "1049301000000100", "1049321000000109", // HbA1c
+		"1011481000000105", "1020291000000106", "80274001", // eGFR
+		"1023491000000104",                    // urine ACR
+		"1005671000000105", "850981000000101") // cholesterol
+	add(record.SNOMED, "survey", "391120009", "391123006", "391124000")                                // MRC breathlessness grades
+	add(record.SNOMED, "social-history", "365980008", "365981007", "77176002", "8517006", "266919005") // smoking
+	add(record.SNOMED, "exam", "313193002")                                                            // peak flow
+	add(record.LOINC, "vital-signs", "8480-6", "8462-4", "85354-9", "39156-5", "59408-5", "2708-6", "8867-4",
+		"9279-1", "8310-5", "8331-1", "29463-7", "8302-2")
+	add(record.LOINC, "laboratory", "4548-4", "33914-3", "62238-1", "9318-7", "14959-1", "2093-3", "18262-6", "2085-9")
+	add(record.LOINC, "social-history", "72166-2")
+	add(record.LOINC, "exam", "19926-5")
+	return m
+}()
 
 func observationCategoryDisplay(cat string) string {
 	switch cat {

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/directory"
+	"github.com/wholecare/wholecare/internal/fhir/internal/fhirschema"
 	"github.com/wholecare/wholecare/internal/record"
 )
 
@@ -174,10 +175,10 @@ func TestExportValidatesAgainstFHIRSchema(t *testing.T) {
 	checked := 0
 	for typ, ls := range mustReadLines(t, dir) {
 		for i, l := range ls {
-			for _, e := range v.validateResource(l) {
+			for _, e := range v.Validate(l) {
 				t.Errorf("%s line %d: %s", typ, i+1, e)
 			}
-			for _, e := range fhirJSONRules(l) {
+			for _, e := range fhirschema.JSONRules(l) {
 				t.Errorf("%s line %d: %s", typ, i+1, e)
 			}
 			checked++
@@ -192,7 +193,7 @@ func TestExportValidatesAgainstFHIRSchema(t *testing.T) {
 	broken := EncounterFrom(testBatch().Encounters[0])
 	broken.Status = "done"
 	broken.Period.Start = "1 Feb 2024"
-	errs := v.validateResource(mustJSON(t, &broken))
+	errs := v.Validate(mustJSON(t, &broken))
 	if len(errs) != 2 {
 		t.Errorf("broken Encounter: got %d errors %q, want 2 (status, period.start)", len(errs), errs)
 	}
@@ -207,7 +208,7 @@ func TestSyntheticPopulationValidatesAgainstFHIRSchema(t *testing.T) {
 	total := 0
 	for typ, ls := range mustReadLines(t, dir) {
 		for i, l := range ls {
-			if errs := v.validateResource(l); len(errs) > 0 {
+			if errs := v.Validate(l); len(errs) > 0 {
 				t.Fatalf("%s line %d: %q", typ, i+1, errs)
 			}
 		}

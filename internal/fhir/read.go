@@ -32,6 +32,8 @@ type BundleEntry struct {
 	// Err is the entry's decode error, "name entry N: path: msg", kind
 	// apperr.Invalid; Resource is then nil and the other fields are empty.
 	Err error
+
+	IfNoneExist string // request.ifNoneExist: the query of a conditional create
 }
 
 // ReadBundle reads and decodes a Bundle. Problems inside one entry are that
@@ -71,6 +73,8 @@ func ReadBundle(r io.Reader, name string) (*Bundle, error) {
 			FullURL: v.Member("fullUrl").Str(),
 			Method:  v.Get("request.method").Str(),
 			URL:     v.Get("request.url").Str(),
+
+			IfNoneExist: v.Get("request.ifNoneExist").Str(),
 		}
 		if res := v.Member("resource").Resource(); res != nil {
 			res.pos = pos

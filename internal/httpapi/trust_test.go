@@ -20,6 +20,8 @@ import (
 	"github.com/wholecare/wholecare/internal/audit"
 	"github.com/wholecare/wholecare/internal/auth"
 	"github.com/wholecare/wholecare/internal/directory"
+	"github.com/wholecare/wholecare/internal/fhir/rest"
+	"github.com/wholecare/wholecare/internal/ingest"
 	"github.com/wholecare/wholecare/internal/metrics"
 	"github.com/wholecare/wholecare/internal/sqlstore"
 	"github.com/wholecare/wholecare/internal/synth"
@@ -96,14 +98,28 @@ func newTrustWorld(t testing.TB) *trustWorld {
 			w.prof = m.ProfessionalID
 		}
 	}
-	here, err := db.PeopleAtPractice(ctx, practices[0], 3)
-	if err != nil || len(here) < 3 {
-		t.Fatalf("people at %s: %v %v", practices[0], here, err)
+	// People with observations, so that a search that may see them finds something.
+	withObservations := func(practice string, n int) []int64 {
+		ids, err := db.PeopleAtPractice(ctx, practice, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, id := range ids {
+			b, err := db.PersonRecord(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b.Observations) > 0 && len(out) < n {
+				out = append(out, id)
+			}
+		}
+		if len(out) < n {
+			t.Fatalf("fewer than %d people with observations at %s", n, practice)
+		}
+		return out
 	}
-	there, err := db.PeopleAtPractice(ctx, practices[1], 2)
-	if err != nil || len(there) < 2 {
-		t.Fatalf("people at %s: %v %v", practices[1], there, err)
-	}
+	here, there := withObservations(practices[0], 3), withObservations(practices[1], 2)
 	w.related, w.withdrawn, w.carerOf = here[0], here[1], here[2]
 	w.unrelated, w.glass = there[0], there[1]
 
@@ -121,8 +137,11 @@ func newTrustWorld(t testing.TB) *trustWorld {
 	rec := audit.NewWriter(db, slog.New(slog.DiscardHandler), w.clock.now)
 	t.Cleanup(rec.Close)
 	pol := access.New(db, rec, access.Config{}, slog.New(slog.DiscardHandler), w.clock.now)
+	fhirAPI := rest.New(rest.Deps{Store: db, Guard: pol.Guard(), Ingest: ingest.New(db), Log: slog.New(slog.DiscardHandler),
+		Now: w.clock.now, Base: rest.Prefix, ExportDir: t.TempDir()})
+	t.Cleanup(fhirAPI.Close)
 	w.srv = New(Deps{Log: slog.New(slog.DiscardHandler), Store: db, Metrics: newMetrics(), Version: "test",
-		Auth: w.authn, Policy: pol, Data: db, Audit: db, Now: w.clock.now})
+		Auth: w.authn, Policy: pol, Data: db, Audit: db, FHIR: fhirAPI, Now: w.clock.now})
 	w.ts = httptest.NewServer(w.srv)
 	t.Cleanup(w.ts.Close)
 	return w
@@ -262,6 +281,24 @@ func TestAccessMatrix(t *testing.T) {
 			"consent withdrawn": set(auth.SystemClient),
 			"break-glass":       set(append(staff, auth.SystemClient)...),
 		}},
+		{"GET", "/fhir/R4/Patient/p%d", nil, want{
+			"relationship":      readers,
+			"no relationship":   set(auth.SystemClient),
+			"consent withdrawn": set(auth.SystemClient),
+			"break-glass":       set(append(staff, auth.SystemClient)...),
+		}},
+		{"GET", "/fhir/R4/Observation?patient=Patient/p%d", nil, want{
+			"relationship":      readers,
+			"no relationship":   set(auth.SystemClient),
+			"consent withdrawn": set(auth.SystemClient),
+			"break-glass":       set(append(staff, auth.SystemClient)...),
+		}},
+		{"GET", "/fhir/R4/Patient/p%d/$everything", nil, want{
+			"relationship":      readers,
+			"no relationship":   set(auth.SystemClient),
+			"consent withdrawn": set(auth.SystemClient),
+			"break-glass":       set(append(staff, auth.SystemClient)...),
+		}},
 		{"GET", "/api/v1/people/%d/consents", nil, want{
 			"relationship":      readers,
 			"no relationship":   set(auth.SystemClient),
@@ -311,10 +348,17 @@ func TestAccessMatrix(t *testing.T) {
 				path := fmt.Sprintf(rt.path, sit.person)
 				status, body := c.do(rt.method, path, rt.body)
 				allowed := status >= 200 && status < 300
+				if strings.Contains(path, "?") && allowed {
+					// A search answers what the caller may see: nothing, for
+					// a person they may not see.
+					var b struct{ Total int }
+					json.Unmarshal([]byte(body), &b)
+					allowed = b.Total > 0
+				}
 				if want := rt.allowed[sit.name][role]; allowed != want {
 					t.Errorf("%s %s %s (%s): %d %.120s; want allowed=%v", role, rt.method, rt.path, sit.name, status, body, want)
 				}
-				if !allowed && status != http.StatusForbidden && status != http.StatusUnauthorized {
+				if !allowed && status != http.StatusForbidden && status != http.StatusUnauthorized && !strings.Contains(path, "?") {
 					t.Errorf("%s %s %s (%s): refused with %d, want 403", role, rt.method, rt.path, sit.name, status)
 				}
 			}
@@ -633,5 +677,58 @@ func TestTLSCookiesAndHSTS(t *testing.T) {
 	if len(cookies) != 1 || cookies[0].Name != "__Host-wholecare_session" || !cookies[0].Secure || !cookies[0].HttpOnly ||
 		cookies[0].SameSite != http.SameSiteLaxMode || cookies[0].Path != "/" || cookies[0].Domain != "" {
 		t.Errorf("session cookie over TLS: %+v", cookies)
+	}
+}
+
+var _ rest.Guard = (*access.Guard)(nil)
+
+// TestFHIRSearchHidesWhatTheCallerMayNotSee searches Patients by gender
+// as a coordinator: every Patient returned is one the coordinator has a
+// relationship with, and the total counts only those.
+func TestFHIRSearchHidesWhatTheCallerMayNotSee(t *testing.T) {
+	w := newTrustWorld(t)
+	w.addUser("fhir.coordinator", auth.CareCoordinator)
+	c := w.signIn("fhir.coordinator")
+	sys := w.token(w.addUser("fhir.warehouse", auth.SystemClient), "system/*.read", time.Hour)
+	count := func(c *client, q string) int {
+		status, body := c.do("GET", "/fhir/R4/Patient?"+q+"&_summary=count", nil)
+		if status != http.StatusOK {
+			t.Fatalf("search %s: %d %s", q, status, body)
+		}
+		var b struct{ Total int }
+		if err := json.Unmarshal([]byte(body), &b); err != nil {
+			t.Fatal(err)
+		}
+		return b.Total
+	}
+	all := count(sys, "gender=female")
+	mine := count(c, "gender=female")
+	if mine == 0 || mine >= all {
+		t.Fatalf("coordinator sees %d of %d women: want some, not all", mine, all)
+	}
+	status, body := c.do("GET", "/fhir/R4/Patient?gender=female&_count=500", nil)
+	if status != http.StatusOK {
+		t.Fatal(status, body)
+	}
+	var b struct {
+		Total int
+		Entry []struct{ Resource struct{ ID string } }
+	}
+	if err := json.Unmarshal([]byte(body), &b); err != nil {
+		t.Fatal(err)
+	}
+	if b.Total != mine || len(b.Entry) != mine {
+		t.Errorf("total %d, %d entries; want %d", b.Total, len(b.Entry), mine)
+	}
+	if status, _ := c.do("GET", fmt.Sprintf("/fhir/R4/Patient/p%d", w.unrelated), nil); status != http.StatusForbidden {
+		t.Errorf("reading an unrelated patient: %d, want 403", status)
+	}
+	// A clinical search across the population needs a patient unless the
+	// caller reads everything.
+	if status, _ := c.do("GET", "/fhir/R4/Observation?code=http://loinc.org|8480-6", nil); status != http.StatusBadRequest {
+		t.Errorf("population-wide Observation search as a coordinator: %d, want 400", status)
+	}
+	if status, body := sys.do("GET", "/fhir/R4/Observation?code=http://loinc.org|8480-6&_summary=count", nil); status != http.StatusOK {
+		t.Errorf("population-wide Observation search as a system client: %d %.200s", status, body)
 	}
 }

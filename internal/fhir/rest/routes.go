@@ -1,0 +1,56 @@
+package rest
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/wholecare/wholecare/internal/apperr"
+)
+
+// routes is the one place every route is declared.
+func (h *Handler) routes() {
+	p := Prefix
+	h.mux.Handle("GET "+p+"/metadata", h.serve(h.handleMetadata))
+	h.mux.Handle("POST "+p+"/{$}", h.serve(h.handleBundle))
+	h.mux.Handle("POST "+p, h.serve(h.handleBundle))
+	h.mux.Handle("GET "+p+"/$export", h.serve(h.handleExport))
+	h.mux.Handle("GET "+p+"/$export-status/{job}", h.serve(h.handleExportStatus))
+	h.mux.Handle("DELETE "+p+"/$export-status/{job}", h.serve(h.handleExportDelete))
+	h.mux.Handle("GET "+p+"/$export-file/{job}/{file}", h.serve(h.handleExportFile))
+	h.mux.Handle("GET "+p+"/Patient/{id}/$everything", h.serve(h.handleEverything))
+	h.mux.Handle("GET "+p+"/{type}", h.serve(h.handleSearch))
+	h.mux.Handle("POST "+p+"/{type}/_search", h.serve(h.handleSearch))
+	h.mux.Handle("GET "+p+"/{type}/{id}", h.serve(h.handleRead))
+	h.mux.Handle(p+"/", h.serve(h.handleUnmatched))
+}
+
+// handleUnmatched answers what no route serves: an interaction the API
+// does not offer on a path it knows is 405, anything else 404.
+func (h *Handler) handleUnmatched(w http.ResponseWriter, r *http.Request) error {
+	rest := strings.Trim(strings.TrimPrefix(r.URL.Path, Prefix), "/")
+	segs := strings.Split(rest, "/")
+	if rest != "" && len(segs) <= 2 && h.types[segs[0]] != nil {
+		w.Header().Set("Allow", "GET")
+		return &statusError{status: http.StatusMethodNotAllowed, code: "not-supported",
+			msg: r.Method + " is not supported here: the API offers read and search, Patient/$everything, transaction and batch bundles (POST to the base) and $export"}
+	}
+	if len(segs) <= 2 && segs[0] != "" && segs[0][0] >= 'A' && segs[0][0] <= 'Z' {
+		return apperr.Ef(apperr.NotFound, "resource type %s is not supported (see /metadata)", safeToken(segs[0]))
+	}
+	return apperr.E(apperr.NotFound, "no such FHIR endpoint (see /metadata)")
+}
+
+// safeToken echoes a resource type name only when it looks like one, so
+// that no request text of any other shape is reflected back.
+func safeToken(s string) string {
+	if len(s) > 64 {
+		return "(unknown)"
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return "(unknown)"
+		}
+	}
+	return s
+}
