@@ -32,7 +32,7 @@ func (g *Guard) CanRead(ctx context.Context, personID int64, resourceType string
 	if err != nil {
 		return err
 	}
-	r := Request{Perm: ReadRecord, PersonID: personID, Type: resourceType}
+	r := Request{Perm: readPerm(resourceType), PersonID: personID, Type: resourceType}
 	d, err := g.pol.Decide(ctx, p, r)
 	if err != nil {
 		return err
@@ -57,7 +57,7 @@ func (g *Guard) Visible(ctx context.Context, personIDs []int64, resourceType str
 	}
 	out := personIDs[:0:0]
 	for _, id := range personIDs {
-		d, err := g.pol.Decide(ctx, p, Request{Perm: ReadRecord, PersonID: id, Type: resourceType})
+		d, err := g.pol.Decide(ctx, p, Request{Perm: readPerm(resourceType), PersonID: id, Type: resourceType})
 		if apperr.Is(err, apperr.NotFound) {
 			continue
 		}
@@ -128,7 +128,7 @@ func (g *Guard) Accessed(ctx context.Context, action, resourceType string, perso
 		if p.Role != auth.SystemClient {
 			// Record the basis the read rested on, as the person will see it.
 			var err error
-			if d, err = g.pol.Decide(ctx, p, Request{Perm: ReadRecord, PersonID: id, Type: resourceType}); err != nil {
+			if d, err = g.pol.Decide(ctx, p, Request{Perm: readPerm(resourceType), PersonID: id, Type: resourceType}); err != nil {
 				return err
 			}
 			if !d.Allowed {
@@ -144,4 +144,34 @@ func (g *Guard) Accessed(ctx context.Context, action, resourceType string, perso
 		return apperr.Wrap(apperr.Unavailable, err, "the audit log is not available, so no record can be shown")
 	}
 	return nil
+}
+
+// readPerm is the permission reading a resource type needs.
+func readPerm(resourceType string) Permission {
+	if resourceType == "Consent" {
+		return ReadConsent
+	}
+	return ReadRecord
+}
+
+// CanReadAudit decides whether the caller may read audit entries: a
+// privacy officer (the ReadAudit permission) may read any (personID 0
+// for entries about anyone); a person, or their carer, may read the
+// entries about their own record. The reading is itself audited.
+func (g *Guard) CanReadAudit(ctx context.Context, personID int64) error {
+	p, err := g.principal(ctx)
+	if err != nil {
+		return err
+	}
+	if Has(p.Role, ReadAudit) && p.Via != auth.ViaToken {
+		ev := audit.Event{At: g.pol.now(), UserID: p.UserID, UserName: p.Name, Role: string(p.Role), OrgID: p.OrgID,
+			PersonID: personID, Action: "audit-read", ResourceType: "AuditEvent", Purpose: "administration",
+			Basis: string(NoBasis), Outcome: "allowed"}
+		return g.pol.Record(ctx, ev)
+	}
+	if personID == 0 {
+		return apperr.E(apperr.Forbidden, "only a privacy officer may read the audit log; a person may read the entries about their own record (give patient)")
+	}
+	_, err = g.pol.Check(ctx, "read", Request{Perm: ReadAccessLog, PersonID: personID, Type: "AuditEvent"})
+	return err
 }
