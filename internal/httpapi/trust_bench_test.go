@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,19 +86,7 @@ func BenchmarkFHIRPatientRead(b *testing.B) {
 		rec  access.Recorder
 	}{{"audited", nil}, {"unaudited", discardRecorder{}}} {
 		b.Run(tc.name, func(b *testing.B) {
-			rec := tc.rec
-			if rec == nil {
-				wr := audit.NewWriter(w.db, slog.New(slog.DiscardHandler), w.clock.now)
-				defer wr.Close()
-				rec = wr
-			}
-			pol := access.New(w.db, rec, access.Config{}, slog.New(slog.DiscardHandler), w.clock.now)
-			api := rest.New(rest.Deps{Store: w.db, Guard: pol.Guard(), Ingest: ingest.New(w.db), Log: slog.New(slog.DiscardHandler),
-				Now: w.clock.now, Base: rest.Prefix, ExportDir: b.TempDir()})
-			defer api.Close()
-			ts := httptest.NewServer(New(Deps{Log: slog.New(slog.DiscardHandler), Store: w.db, Metrics: newMetrics(), Version: "bench",
-				Auth: w.authn, Policy: pol, Data: w.db, Audit: w.db, FHIR: api, Now: w.clock.now}))
-			defer ts.Close()
+			ts := benchServer(b, w, tc.rec)
 			c := w.token(w.addUser("bench.feed."+tc.name, auth.SystemClient), "system/*.read", 24*time.Hour)
 			url := ts.URL + fmt.Sprintf("/fhir/R4/Patient/p%d", w.related)
 			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
@@ -120,4 +110,99 @@ func BenchmarkFHIRPatientRead(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
 		})
 	}
+}
+
+// benchServer serves the whole stack over w's store, auditing to rec (a
+// real group-committed audit writer when rec is nil).
+func benchServer(b *testing.B, w *trustWorld, rec access.Recorder) *httptest.Server {
+	if rec == nil {
+		wr := audit.NewWriter(w.db, slog.New(slog.DiscardHandler), w.clock.now)
+		b.Cleanup(wr.Close)
+		rec = wr
+	}
+	pol := access.New(w.db, rec, access.Config{}, slog.New(slog.DiscardHandler), w.clock.now)
+	api := rest.New(rest.Deps{Store: w.db, Guard: pol.Guard(), Ingest: ingest.New(w.db), Log: slog.New(slog.DiscardHandler),
+		Now: w.clock.now, Base: rest.Prefix, ExportDir: b.TempDir()})
+	b.Cleanup(api.Close)
+	ts := httptest.NewServer(New(Deps{Log: slog.New(slog.DiscardHandler), Store: w.db, Metrics: newMetrics(), Version: "bench",
+		Auth: w.authn, Policy: pol, Data: w.db, Audit: w.db, FHIR: api, Now: w.clock.now}))
+	b.Cleanup(ts.Close)
+	return ts
+}
+
+// BenchmarkFHIRPatientReadAt1000rps drives Patient reads through the whole
+// stack (bearer token, policy, audit entry durable before the response,
+// FHIR API) at a fixed 1,000 requests a second for three seconds, open
+// loop (latency counts from when a request was due), across 400 people,
+// and reports the percentiles. Run it with -benchtime=1x.
+func BenchmarkFHIRPatientReadAt1000rps(b *testing.B) {
+	const (
+		rate     = 1000
+		duration = 3 * time.Second
+		people   = 400
+	)
+	w := newTrustWorld(b)
+	for _, tc := range []struct {
+		name string
+		rec  access.Recorder
+	}{{"audited", nil}, {"unaudited", discardRecorder{}}} {
+		b.Run(tc.name, func(b *testing.B) { readAtRate(b, w, benchServer(b, w, tc.rec), tc.name, rate, duration, people) })
+	}
+}
+
+func readAtRate(b *testing.B, w *trustWorld, ts *httptest.Server, name string, rate int, duration time.Duration, people int) {
+	c := w.token(w.addUser("bench.rate."+name, auth.SystemClient), "system/*.read", 24*time.Hour)
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	read := func(i int) error {
+		req, _ := http.NewRequest("GET", ts.URL+fmt.Sprintf("/fhir/R4/Patient/p%d", 1+i%people), nil)
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+		res, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", res.StatusCode)
+		}
+		return nil
+	}
+	for i := range 50 {
+		if err := read(i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	n := int(duration.Seconds() * float64(rate))
+	lat := make([]time.Duration, n)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range n {
+		due := start.Add(time.Duration(i) * time.Second / time.Duration(rate))
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := read(i); err != nil {
+				errs <- err
+			}
+			lat[i] = time.Since(due)
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(n-1))]) / float64(time.Millisecond) }
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(lat[n-1])/float64(time.Millisecond), "max-ms")
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "req/s")
 }
