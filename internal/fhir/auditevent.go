@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/wholecare/wholecare/internal/audit"
 )
@@ -136,6 +137,15 @@ var actReasons = map[string]Coding{
 	audit.PurposeSelf:           {System: CSActReason, Code: "PATRQT", Display: "patient requested"},
 }
 
+// AuditEventID is the id AuditEventFrom gives the entry with seq: "a<seq>".
+func AuditEventID(seq int64) string { return "a" + strconv.FormatInt(seq, 10) }
+
+// ParseAuditEventID inverts AuditEventID.
+func ParseAuditEventID(id string) (seq int64, ok bool) {
+	rest, found := strings.CutPrefix(id, "a")
+	return positive(rest, found)
+}
+
 // AuditEventFrom maps an audit log entry to an R4 AuditEvent with id
 // "a<seq>". The break-glass reason, when there is one, is the text of the
 // purpose of event: it is the "why" a person and a privacy officer read.
@@ -143,7 +153,7 @@ func AuditEventFrom(e audit.Event) AuditEvent {
 	typ, sub := auditType(e)
 	ae := AuditEvent{
 		ResourceType: TypeAuditEvent,
-		ID:           "a" + strconv.FormatInt(e.Seq, 10),
+		ID:           AuditEventID(e.Seq),
 		Type:         typ,
 		Action:       auditAction(e.Action),
 		Recorded:     Instant(e.At),

@@ -732,3 +732,39 @@ func TestFHIRSearchHidesWhatTheCallerMayNotSee(t *testing.T) {
 		t.Errorf("population-wide Observation search as a system client: %d %.200s", status, body)
 	}
 }
+
+// TestFHIRConsentAndAuditEvent reads consents and the audit log through
+// FHIR with the real policy: a person reads the entries about their own
+// record, a privacy officer reads anyone's, a coordinator none.
+func TestFHIRConsentAndAuditEvent(t *testing.T) {
+	w := newTrustWorld(t)
+	w.addUser("fa.coordinator", auth.CareCoordinator)
+	w.addUser("fa.person", auth.ServiceUser)
+	w.addUser("fa.officer", auth.Administrator)
+	coord, person, officer := w.signIn("fa.coordinator"), w.signIn("fa.person"), w.signIn("fa.officer")
+	total := func(body string) int {
+		var b struct{ Entry []json.RawMessage }
+		json.Unmarshal([]byte(body), &b)
+		return len(b.Entry)
+	}
+	// The coordinator reads the related person's record, which is audited.
+	if status, body := coord.do("GET", fmt.Sprintf("/fhir/R4/Patient/p%d", w.related), nil); status != http.StatusOK {
+		t.Fatalf("coordinator read: %d %s", status, body)
+	}
+	if status, body := coord.do("GET", fmt.Sprintf("/fhir/R4/Consent?patient=Patient/p%d", w.withdrawn), nil); status != http.StatusOK || total(body) != 0 {
+		t.Errorf("coordinator reading consents of a person who withdrew consent: %d, %d entries; want none", status, total(body))
+	}
+	if status, body := person.do("GET", fmt.Sprintf("/fhir/R4/AuditEvent?patient=Patient/p%d", w.related), nil); status != http.StatusOK ||
+		!strings.Contains(body, "fa.coordinator") {
+		t.Errorf("person reading who looked at their record: %d %.300s", status, body)
+	}
+	if status, _ := person.do("GET", fmt.Sprintf("/fhir/R4/AuditEvent?patient=Patient/p%d", w.unrelated), nil); status != http.StatusForbidden {
+		t.Errorf("person reading someone else's audit entries: %d, want 403", status)
+	}
+	if status, _ := coord.do("GET", fmt.Sprintf("/fhir/R4/AuditEvent?patient=Patient/p%d", w.related), nil); status != http.StatusForbidden {
+		t.Errorf("coordinator reading the audit log: %d, want 403", status)
+	}
+	if status, body := officer.do("GET", "/fhir/R4/AuditEvent?_count=5", nil); status != http.StatusOK || total(body) == 0 {
+		t.Errorf("privacy officer reading the audit log: %d %.200s", status, body)
+	}
+}

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,6 +77,12 @@ var commonParams = []CapSearchParam{
 	{Name: "_summary", Type: "token", Documentation: "count: the total only"},
 }
 
+// keysetParams are the result parameters of a search paged newest first.
+var keysetParams = []CapSearchParam{
+	{Name: "_count", Type: "number", Documentation: "Page size (default 50, at most 500); newest first, with no total"},
+	{Name: "_before", Type: "number", Documentation: "Where the page starts: entries recorded before AuditEvent a<_before> (the next links carry it)"},
+}
+
 // capability builds the statement from the type definitions, so that it
 // lists exactly the interactions and parameters the handler serves.
 func capability(types map[string]*typeDef, now time.Time, base string) CapabilityStatement {
@@ -87,7 +94,7 @@ func capability(types map[string]*typeDef, now time.Time, base string) Capabilit
 		Kind:         "instance",
 		Software:     &CapSoftware{Name: "Wholecare"},
 		Implementation: &CapImplementation{
-			Description: "Wholecare FHIR R4 API: read and search, Patient/$everything, transaction and batch bundles, Bulk Data $export",
+			Description: "Wholecare FHIR R4 API: read and search of the record, consents and the audit log, Patient/$everything, transaction and batch bundles, Bulk Data $export",
 		},
 		// R4 is 4.0.1, but the official R4 JSON schema's FHIRVersion enum
 		// stops at 4.0.0 (a known slip in the published schema), and every
@@ -104,7 +111,7 @@ func capability(types map[string]*typeDef, now time.Time, base string) Capabilit
 		Interaction: []CapInteraction{{Code: "transaction"}, {Code: "batch"}},
 		Operation:   []CapOperation{{Name: "export", Definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}},
 	}
-	for _, typ := range readTypes {
+	for _, typ := range slices.Concat(readTypes, trustTypes) {
 		td := types[typ]
 		r := CapResource{
 			Type:          typ,
@@ -114,7 +121,11 @@ func capability(types map[string]*typeDef, now time.Time, base string) Capabilit
 		for _, p := range td.params {
 			r.SearchParam = append(r.SearchParam, CapSearchParam{Name: p.name, Type: string(p.typ), Documentation: p.doc})
 		}
-		r.SearchParam = append(r.SearchParam, commonParams...)
+		if td.keyset {
+			r.SearchParam = append(r.SearchParam, keysetParams...)
+		} else {
+			r.SearchParam = append(r.SearchParam, commonParams...)
+		}
 		if typ == fhir.TypePatient {
 			r.Operation = []CapOperation{{Name: "everything", Definition: "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}
 		}

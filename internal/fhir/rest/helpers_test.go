@@ -135,7 +135,9 @@ type accessCall struct {
 }
 
 // fakeGuard allows the people in allow (every person when allow is nil);
-// others are NotFound, or Forbidden when listed in forbid.
+// others are NotFound, or Forbidden when listed in forbid. Audit entries
+// are readable as the people they are about are, and all of them by a
+// privacy officer (auditAll).
 type fakeGuard struct {
 	mu           sync.Mutex
 	allow        map[int64]bool
@@ -143,8 +145,10 @@ type fakeGuard struct {
 	readsAll     bool
 	canWrite     bool
 	canExport    bool
+	auditAll     bool
 	failAccessed bool
 	calls        []accessCall
+	auditReads   []int64 // CanReadAudit's people, allowed or not
 }
 
 func (g *fakeGuard) may(person int64) bool {
@@ -208,6 +212,32 @@ func (g *fakeGuard) Accessed(ctx context.Context, action, typ string, people []i
 	}
 	g.calls = append(g.calls, accessCall{action, typ, slices.Clone(people)})
 	return nil
+}
+
+func (g *fakeGuard) CanReadAudit(ctx context.Context, person int64) error {
+	if _, ok := auth.FromContext(ctx); !ok {
+		return fmt.Errorf("CanReadAudit without a principal")
+	}
+	g.mu.Lock()
+	all := g.auditAll
+	g.auditReads = append(g.auditReads, person)
+	g.mu.Unlock()
+	switch {
+	case all:
+		return nil
+	case person == 0:
+		return apperr.E(apperr.Forbidden, "only a privacy officer may read the audit log")
+	}
+	return g.CanRead(ctx, person, "AuditEvent")
+}
+
+// takeAuditReads returns and forgets the CanReadAudit people so far.
+func (g *fakeGuard) takeAuditReads() []int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c := g.auditReads
+	g.auditReads = nil
+	return c
 }
 
 // takeCalls returns and forgets the Accessed calls so far.

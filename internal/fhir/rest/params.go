@@ -41,6 +41,9 @@ type typeDef struct {
 	typ      string
 	params   []paramDef
 	includes []string // _include values, "Condition:patient"
+	// keyset: the search pages newest first with _before (a position in
+	// the results) instead of _offset, and gives no total (AuditEvent).
+	keyset bool
 }
 
 func (t *typeDef) param(name string) *paramDef {
@@ -52,12 +55,24 @@ func (t *typeDef) param(name string) *paramDef {
 	return nil
 }
 
-// readTypes lists the types the API reads and searches, in the order the
-// CapabilityStatement gives them.
+// readTypes lists the types of the record the API reads and searches (and
+// that transactions write), in the order the CapabilityStatement gives them.
 var readTypes = []string{
 	fhir.TypePatient, fhir.TypeCondition, fhir.TypeObservation, fhir.TypeEncounter,
 	fhir.TypeMedicationRequest, fhir.TypeImmunization, fhir.TypeProcedure,
 }
+
+// trustTypes are the types about the record the API reads and searches,
+// never writes: the person's consent records and the audit log. The
+// CapabilityStatement lists them after readTypes.
+var trustTypes = []string{fhir.TypeConsent, fhir.TypeAuditEvent}
+
+// Fields of the AuditEvent search that no store sees: searchAudit turns
+// them, with query.Date, into an audit.Filter.
+const (
+	fieldAgent  query.Field = 200 + iota // Value: a user's sign-in name
+	fieldAction                          // Value: a Wholecare audit action
+)
 
 // typeDefs builds the search parameters of every type.
 func typeDefs() map[string]*typeDef {
@@ -121,6 +136,17 @@ func typeDefs() map[string]*typeDef {
 		clinical(fhir.TypeProcedure, true,
 			code("code", "The procedure's code"),
 			date("date", "When the procedure was performed")),
+		{typ: fhir.TypeConsent, params: []paramDef{
+			{name: "patient", typ: referenceParam, doc: "The Patient, required: p123, Patient/p123 or a URL ending in Patient/p123"},
+			status("status", fhir.CSConsentState, "active", "inactive"),
+		}},
+		{typ: fhir.TypeAuditEvent, keyset: true, params: []paramDef{
+			{name: "patient", typ: referenceParam, doc: "The Patient the entries are about: p123, Patient/p123 or a URL ending in Patient/p123 (one only; without it, only a privacy officer may search)"},
+			{name: "date", typ: dateParam, doc: "When the entry was recorded (eq, ge, gt, le, lt prefixes; YYYY, YYYY-MM, YYYY-MM-DD or a dateTime)",
+				filters: func(v string) ([]query.Filter, error) { return dateFilters(query.Date, v) }},
+			{name: "agent", typ: stringParam, doc: "The sign-in name of the user who acted, exactly (agent.who.display)", filters: agentFilters},
+			{name: "action", typ: tokenParam, doc: "The Wholecare action (read, search, create, update, export, sign-in, break-glass, consent, …; the subtype in " + fhir.CSAuditAction + "), not R4's C/R/U/D/E", filters: actionFilters},
+		}},
 	}
 	out := make(map[string]*typeDef, len(defs))
 	for _, d := range defs {
@@ -235,6 +261,29 @@ func statusFilters(v, system string, codes []string) ([]query.Filter, error) {
 		return []query.Filter{{Field: query.Gender, Value: t.code}}, nil
 	}
 	return []query.Filter{{Field: query.Status, Value: t.code}}, nil
+}
+
+func agentFilters(v string) ([]query.Filter, error) {
+	if v == "" || len(v) > 128 {
+		return nil, invalidValue("agent", "give a user's sign-in name")
+	}
+	return []query.Filter{{Field: fieldAgent, Value: v}}, nil
+}
+
+func actionFilters(v string) ([]query.Filter, error) {
+	t := parseToken(v)
+	if t.hasSystem && t.system != "" && t.system != fhir.CSAuditAction {
+		return nil, nil
+	}
+	ok := t.code != "" && len(t.code) <= 64
+	for i := 0; ok && i < len(t.code); i++ {
+		c := t.code[i]
+		ok = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-'
+	}
+	if !ok {
+		return nil, invalidValue("action", "give a Wholecare action in lower case, such as read, search or sign-in (R4's C/R/U/D/E codes are not searched)")
+	}
+	return []query.Filter{{Field: fieldAction, Value: t.code}}, nil
 }
 
 func categoryFilters(v string) ([]query.Filter, error) {
@@ -358,9 +407,12 @@ type search struct {
 	people []int64
 	hasRef bool
 	// none: some clause can match nothing, so no resource matches.
-	none         bool
-	count        int
-	offset       int
+	none   bool
+	count  int
+	offset int
+	// before is where a keyset page starts: only entries before it (0:
+	// from the newest).
+	before       int64
 	summaryCount bool
 	include      string // the _include value in force, "" for none
 	used         url.Values
@@ -446,9 +498,28 @@ func parseSearchValues(td *typeDef, values url.Values, lax bool) (*search, error
 	var refSets [][]int64
 	for _, name := range names {
 		vals := values[name]
-		switch name {
-		case "_count", "_offset", "_format":
+		switch {
+		case name == "_count" || name == "_format" || name == "_offset" && !td.keyset:
 			continue
+		case td.keyset && (name == "_offset" || name == "_summary"):
+			s.offset = 0
+			if err := unknown(name); err != nil {
+				return nil, err
+			}
+			continue
+		case td.keyset && name == "_before":
+			for _, v := range vals {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n <= 0 {
+					return nil, invalidValue("_before", "not a whole number > 0 (follow the next link)")
+				}
+				if s.before == 0 || n < s.before {
+					s.before = n
+				}
+			}
+			continue
+		}
+		switch name {
 		case "_summary":
 			for _, v := range vals {
 				switch v {

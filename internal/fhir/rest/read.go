@@ -17,6 +17,12 @@ func (h *Handler) handleRead(w http.ResponseWriter, r *http.Request) error {
 	if err := checkFormat(r, r.URL.Query()); err != nil {
 		return err
 	}
+	switch typ {
+	case fhir.TypeConsent:
+		return h.readConsent(w, r, id)
+	case fhir.TypeAuditEvent:
+		return h.readAuditEvent(w, r, id)
+	}
 	person, row, ok := fhir.ParseResourceID(typ, id)
 	if !ok {
 		return apperr.Ef(apperr.NotFound, "no %s with that id", typ)

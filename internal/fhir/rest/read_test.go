@@ -76,12 +76,16 @@ func TestMetadata(t *testing.T) {
 		for _, p := range td.params {
 			want = append(want, p.name)
 		}
-		want = append(want, "_count", "_offset", "_summary")
+		if td.keyset {
+			want = append(want, "_count", "_before")
+		} else {
+			want = append(want, "_count", "_offset", "_summary")
+		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s search params (-want +got):\n%s", res.Type, diff)
 		}
 	}
-	if diff := cmp.Diff(readTypes, types); diff != "" {
+	if diff := cmp.Diff(slices.Concat(readTypes, trustTypes), types); diff != "" {
 		t.Errorf("types (-want +got):\n%s", diff)
 	}
 	if calls := f.guard.takeCalls(); len(calls) != 0 {

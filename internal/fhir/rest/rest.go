@@ -1,13 +1,16 @@
 // Package rest is Wholecare's FHIR R4 REST API (application/fhir+json): the
 // CapabilityStatement, read and search of Patient and the record's resource
-// types, Patient/$everything, transaction and batch bundles, and the
-// system-level Bulk Data $export.
+// types, of people's Consent records and of the audit log as AuditEvents,
+// Patient/$everything, transaction and batch bundles, and the system-level
+// Bulk Data $export.
 //
 // Every response that carries person data goes through the Guard first
 // (CanRead, Visible or ReadsAll) and is recorded with Guard.Accessed, with
 // exactly the people whose data it holds, before a byte of it is written;
-// searches count only what the caller may see. Errors are OperationOutcomes
-// with the status their kind says, made in one place (outcome.go).
+// searches count only what the caller may see. The audit log is the
+// exception: Guard.CanReadAudit both decides and records the reading.
+// Errors are OperationOutcomes with the status their kind says, made in one
+// place (outcome.go).
 //
 // The package must never log person data (names, NHS numbers, codes,
 // values, search parameter values): log lines carry the route pattern,
@@ -21,6 +24,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wholecare/wholecare/internal/access"
+	"github.com/wholecare/wholecare/internal/audit"
+	"github.com/wholecare/wholecare/internal/auth"
 	"github.com/wholecare/wholecare/internal/directory"
 	"github.com/wholecare/wholecare/internal/fhir/query"
 	"github.com/wholecare/wholecare/internal/ingest"
@@ -46,6 +52,10 @@ type Guard interface {
 	// "create", "update", "export") on resourceType data of these people (nil = population-wide, e.g. an export).
 	// Call it before writing the response; if it fails, answer 500 and do not send the data.
 	Accessed(ctx context.Context, action, resourceType string, personIDs []int64) error
+	// CanReadAudit returns nil when the caller may read the audit entries about the person (personID 0: about
+	// anyone, which only a privacy officer may), and records the reading in the audit log itself, so no
+	// Accessed call follows it. Otherwise an apperr error: Forbidden or NotFound, as for CanRead.
+	CanReadAudit(ctx context.Context, personID int64) error
 }
 
 // Store is what the API reads; sqlstore.DB implements it.
@@ -72,6 +82,12 @@ type Store interface {
 	RecordBatch(ctx context.Context, after int64, n int) (*record.Batch, error)
 	// Directory returns the whole directory.
 	Directory(ctx context.Context) (*directory.Directory, error)
+	// Consents lists a person's consent records, oldest first; none for a person who does not exist.
+	Consents(ctx context.Context, personID int64) ([]access.Consent, error)
+	// AuditEvents lists the audit log entries matching f, newest first.
+	AuditEvents(ctx context.Context, f audit.Filter) ([]audit.Event, error)
+	// UserByName finds a user by sign-in name (an AuditEvent search's agent); NotFound when there is none.
+	UserByName(ctx context.Context, name string) (auth.User, error)
 }
 
 // Ingester applies items; (*ingest.Service).Apply is one.

@@ -60,8 +60,13 @@ func (h *Handler) handleSearch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if td.typ == fhir.TypePatient {
+	switch td.typ {
+	case fhir.TypePatient:
 		return h.searchPatients(w, r, s)
+	case fhir.TypeConsent:
+		return h.searchConsents(w, r, s)
+	case fhir.TypeAuditEvent:
+		return h.searchAudit(w, r, s)
 	}
 	return h.searchRows(w, r, s)
 }
@@ -222,20 +227,14 @@ func (h *Handler) searchset(r *http.Request, s *search, total int, match, includ
 	base := h.base(r)
 	b := &Bundle{ResourceType: "Bundle", Type: "searchset", Timestamp: fhir.Instant(h.deps.Now()), Total: &total}
 	link := func(rel string, offset int) {
-		v := url.Values{}
-		for k, vs := range s.used {
-			v[k] = vs
-		}
-		if !s.summaryCount {
-			v.Set("_count", strconv.Itoa(s.count))
-			if offset > 0 {
-				v.Set("_offset", strconv.Itoa(offset))
+		u := searchURL(base, s, func(v url.Values) {
+			if !s.summaryCount {
+				v.Set("_count", strconv.Itoa(s.count))
+				if offset > 0 {
+					v.Set("_offset", strconv.Itoa(offset))
+				}
 			}
-		}
-		u := base + "/" + s.typ
-		if enc := v.Encode(); enc != "" {
-			u += "?" + enc
-		}
+		})
 		b.Link = append(b.Link, BundleLink{Relation: rel, URL: u})
 	}
 	link("self", s.offset)
@@ -249,11 +248,30 @@ func (h *Handler) searchset(r *http.Request, s *search, total int, match, includ
 		}
 	}
 	b.Entry = make([]BundleEntry, 0, len(match)+len(include))
-	for _, m := range match {
-		b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/" + m.typ + "/" + m.id, Resource: m.body, Search: &BundleSearch{Mode: "match"}})
-	}
-	for _, m := range include {
-		b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/" + m.typ + "/" + m.id, Resource: m.body, Search: &BundleSearch{Mode: "include"}})
-	}
+	b.Entry = appendEntries(b.Entry, base, "match", match)
+	b.Entry = appendEntries(b.Entry, base, "include", include)
 	return b
+}
+
+// appendEntries appends rs to entries as search results of mode.
+func appendEntries(entries []BundleEntry, base, mode string, rs []resource) []BundleEntry {
+	for _, m := range rs {
+		entries = append(entries, BundleEntry{FullURL: base + "/" + m.typ + "/" + m.id, Resource: m.body, Search: &BundleSearch{Mode: mode}})
+	}
+	return entries
+}
+
+// searchURL is the URL of the search s, with the paging parameters that
+// page sets.
+func searchURL(base string, s *search, page func(v url.Values)) string {
+	v := url.Values{}
+	for k, vs := range s.used {
+		v[k] = vs
+	}
+	page(v)
+	u := base + "/" + s.typ
+	if enc := v.Encode(); enc != "" {
+		u += "?" + enc
+	}
+	return u
 }

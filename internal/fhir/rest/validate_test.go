@@ -6,7 +6,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/wholecare/wholecare/internal/access"
 	"github.com/wholecare/wholecare/internal/fhir"
 )
 
@@ -15,7 +17,7 @@ import (
 // every response (f.do validates each FHIR JSON body against the official
 // R4 schema and the FHIR JSON rules) covers every kind the API returns.
 func TestResponsesValidate(t *testing.T) {
-	g := &fakeGuard{canWrite: true, canExport: true}
+	g := &fakeGuard{canWrite: true, canExport: true, auditAll: true}
 	f := newFixture(t, g, func(d *Deps) { d.MaxBody = 2 << 20 })
 	if f.schema == nil {
 		t.Skipf("FHIR R4 JSON schema not found under %s (set WHOLECARE_SHARED_DATA)", sharedDataDir())
@@ -55,6 +57,30 @@ func TestResponsesValidate(t *testing.T) {
 				"/fhir/R4/"+typ+"?_summary=count&patient="+p)
 		}
 	}
+	// Consents of every shape, and the audit log.
+	consents := []access.Consent{
+		mustConsent(t, f, access.Consent{PersonID: person, Decision: access.Permit, Purpose: access.Research,
+			Start: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}),
+		mustConsent(t, f, access.Consent{PersonID: person, Decision: access.Deny, Purpose: access.DirectCare, OrgID: "RX1"}),
+		mustWithdraw(t, f, mustConsent(t, f, access.Consent{PersonID: person, Decision: access.Permit, Purpose: access.Planning, OrgID: "Y00001"})),
+	}
+	for _, c := range consents {
+		paths = append(paths, "/fhir/R4/"+consentPath(c))
+	}
+	l := mustAuditLog(t, f, person, mustPeople(t, f, 1)[0])
+	for _, e := range l.all {
+		paths = append(paths, "/fhir/R4/AuditEvent/"+fhir.AuditEventID(e.Seq))
+	}
+	paths = append(paths,
+		"/fhir/R4/Consent?patient="+pid,
+		"/fhir/R4/Consent?patient="+pid+"&status=inactive",
+		"/fhir/R4/Consent?patient="+pid+"&_count=1&_offset=1",
+		"/fhir/R4/Consent?patient="+pid+"&_summary=count",
+		"/fhir/R4/AuditEvent?_count=2",
+		"/fhir/R4/AuditEvent?_count=2&_before=3",
+		"/fhir/R4/AuditEvent?patient="+pid+"&date=ge2025-01-01&agent=ann.coordinator&action=read",
+		"/fhir/R4/AuditEvent?agent=nobody",
+	)
 	paths = append(paths,
 		"/fhir/R4/Patient?gender=male&_count=20",
 		"/fhir/R4/Patient?family=a&_summary=count",
@@ -75,6 +101,8 @@ func TestResponsesValidate(t *testing.T) {
 	}{
 		{"GET", "/fhir/R4/Condition?code=x", nil, nil, 400},
 		{"GET", "/fhir/R4/Patient/p1", nil, nil, 403},
+		{"GET", "/fhir/R4/Consent?status=active", nil, nil, 400},
+		{"GET", "/fhir/R4/AuditEvent?_offset=5", nil, nil, 400},
 		{"GET", "/fhir/R4/Patient/p999999", nil, nil, 404},
 		{"GET", "/fhir/R4/Basic/b1", nil, nil, 404},
 		{"DELETE", "/fhir/R4/Patient/" + pid, nil, nil, 405},
@@ -91,6 +119,7 @@ func TestResponsesValidate(t *testing.T) {
 
 	want := []string{
 		"CapabilityStatement", "Patient", "Condition", "Observation", "Encounter", "MedicationRequest", "Immunization", "Procedure",
+		"Consent", "AuditEvent",
 		"Bundle:searchset", "Bundle:transaction-response", "Bundle:batch-response", "OperationOutcome",
 	}
 	var got []string
