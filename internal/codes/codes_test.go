@@ -28,7 +28,6 @@ var noVerifiedCodes = []Concept{
 	"proc.asthma_action_plan", "proc.inhaler_technique", "proc.diabetes_foot_check",
 	"proc.diabetes_education_referral", "proc.pulmonary_rehab_offer", "proc.pulmonary_rehab_done",
 	"proc.dementia_care_plan_review", "proc.hf_review", "proc.care_plan_agreed",
-	"efi.activity_limitation", "efi.foot_problems", "efi.mobility_transfer",
 }
 
 func TestEveryConceptHasCodes(t *testing.T) {
@@ -105,11 +104,11 @@ func TestConceptsOf(t *testing.T) {
 		system, code string
 		want         []Concept
 	}{
-		{record.SNOMED, "13645005", []Concept{"copd", "efi.respiratory_disease"}},
-		{"http://snomed.info/sct", " 13645005 ", []Concept{"copd", "efi.respiratory_disease"}},
+		{record.SNOMED, "13645005", []Concept{"copd", "efi.respiratory_disease", "cci.chronic_pulmonary"}},
+		{"http://snomed.info/sct", " 13645005 ", []Concept{"copd", "efi.respiratory_disease", "cci.chronic_pulmonary"}},
 		{record.SNOMED, "49436004", []Concept{"atrial_fibrillation", "efi.atrial_fibrillation"}},
-		{record.SNOMED, "44054006", []Concept{"diabetes", "diabetes_type2", "efi.diabetes"}},
-		{record.SNOMED, "433144002", []Concept{"ckd", "efi.ckd"}},
+		{record.SNOMED, "44054006", []Concept{"diabetes", "diabetes_type2", "efi.diabetes", "cci.diabetes"}},
+		{record.SNOMED, "433144002", []Concept{"ckd", "efi.ckd", "cci.renal"}},
 		{record.SNOMED, "431856006", []Concept{"ckd_1_2"}},
 		{record.SNOMED, "925831000000107", []Concept{"frailty_moderate"}},
 		{record.SNOMED, "0000", nil},
@@ -119,17 +118,21 @@ func TestConceptsOf(t *testing.T) {
 		{"http://hl7.org/fhir/sid/cvx", "208", []Concept{"vacc.covid19"}},
 		{record.RxNorm, "314076", []Concept{"med.ace_inhibitor"}},
 		{record.RxNorm, "896209", []Concept{"med.inhaled_corticosteroid", "med.laba"}},
-		{record.ICD10, "J44.1", []Concept{"copd", "efi.respiratory_disease"}},
-		{record.ICD10, "J441", []Concept{"copd", "efi.respiratory_disease"}},
-		{record.ICD10, "J44.1X", []Concept{"copd", "efi.respiratory_disease"}},
-		{"http://hl7.org/fhir/sid/icd-10-uk", "j449", []Concept{"copd", "efi.respiratory_disease"}},
+		{record.ICD10, "J44.1", []Concept{"copd", "efi.respiratory_disease", "cci.chronic_pulmonary"}},
+		{record.ICD10, "J441", []Concept{"copd", "efi.respiratory_disease", "cci.chronic_pulmonary"}},
+		{record.ICD10, "J44.1X", []Concept{"copd", "efi.respiratory_disease", "cci.chronic_pulmonary"}},
+		{"http://hl7.org/fhir/sid/icd-10-uk", "j449", []Concept{"copd", "efi.respiratory_disease", "cci.chronic_pulmonary"}},
 		{"https://fhir.hl7.org.uk/Id/icd10", "I48.0", []Concept{"atrial_fibrillation", "efi.atrial_fibrillation"}},
 		{record.ICD10, "I10X", []Concept{"hypertension", "efi.hypertension"}},
-		{record.ICD10, "N18.3", []Concept{"ckd", "efi.ckd"}},
+		{record.ICD10, "N18.3", []Concept{"ckd", "efi.ckd", "cci.renal"}},
 		{record.ICD10, "N18.2", []Concept{"ckd_1_2"}},
-		{record.ICD10, "N18.9", nil},
-		{record.ICD10, "C34.9", []Concept{"cancer"}},
-		{record.ICD10, "G30.9+", []Concept{"dementia", "efi.memory_cognitive"}},
+		{record.ICD10, "N18.9", []Concept{"cci.renal"}},
+		{record.ICD10, "C34.9", []Concept{"cancer", "cci.malignancy"}},
+		{record.ICD10, "C44.9", []Concept{"cancer"}}, // Quan 2005 leaves out non-melanoma skin cancer
+		{record.ICD10, "C78.7", []Concept{"cancer", "cci.metastatic"}},
+		{record.ICD10, "G30.9+", []Concept{"dementia", "efi.memory_cognitive", "cci.dementia"}},
+		{record.ICD10, "E11.2", []Concept{"diabetes", "diabetes_type2", "efi.diabetes", "cci.diabetes", "cci.diabetes_complicated"}},
+		{record.SNOMED, "391120009", []Concept{"obs.mrc_dyspnoea"}}, // MRC grade 1 is not an eFI dyspnoea deficit,
 		{record.ICD10, "", nil},
 		{"http://example.org/unknown", "13645005", nil},
 	}
