@@ -1,0 +1,19 @@
+// Package population is the in-memory population engine: a derived,
+// columnar projection of the whole population that makes cohort counts
+// instant on one small machine. It holds one dense row per person (birth
+// date, sex, practice, deprivation decile, death date, segment and risk
+// band), one bitmap per concept, and a compact event timeline per person
+// (concept, day, value) for windowed facts such as "two emergency
+// admissions in the last 12 months" or "latest HbA1c in 15 months ≤ 58".
+//
+// The engine is built from the store (Build, streaming whole people through
+// a keyset walk, with progress) and kept current one person at a time
+// (Update, Refresh, Remove). Cohorts are typed expressions (Expr) or their
+// text form (Parse), evaluated to bitmaps (Eval), counted and broken down by
+// a dimension (Breakdown).
+//
+// The engine is never the record of truth: it can always be rebuilt from
+// the store. It must never import database, HTTP or UI packages, holds no
+// package-level mutable state, and never logs person data (it does not log
+// at all).
+package population
