@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/wholecare/wholecare/internal/hl7v2/feed"
 	"github.com/wholecare/wholecare/internal/ingest"
 )
 
@@ -100,7 +99,7 @@ func runMessages(ctx context.Context, e *env, args []string) error {
 		show(m)
 		return nil
 	default:
-		f := feed.New(db, ingest.New(db), time.Now, log)
+		f := newFeed(db, log)
 		m, err := f.Replay(ctx, id)
 		if err != nil {
 			return err

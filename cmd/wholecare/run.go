@@ -44,7 +44,7 @@ func commands() []command {
 		{"audit", "verify the tamper-evident audit log (and print its head), or list its entries", runAudit},
 		{"migrate", "apply database migrations (or list them with --status)", runMigrate},
 		{"user", "add, list, disable and enable sign-ins; issue API tokens", runUser},
-		{"bench", "measure what users care about (bench generate: load time and peak memory)", runBench},
+		{"bench", "measure what users care about (bench generate: load time and peak memory; bench adt: HL7 v2 messages/s)", runBench},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -37,3 +37,51 @@ type MessageFilter struct {
 	BeforeID int64         // 0 for the newest
 	Limit    int
 }
+
+// Delivery is one received message for Service.Receive, which logs,
+// applies and answers a batch of them in one store transaction (a group
+// commit) while each keeps its own outcome.
+type Delivery struct {
+	// Entry is the log entry. With ID 0 it is logged first, unless the
+	// sender already sent its control id: then the earlier entry stands
+	// and, when it was answered, nothing is done. An entry whose Status is
+	// not MessageReceived is already answered (an AR for a message that
+	// does not parse): it is logged as it is. With an ID, the logged
+	// message is applied again (a replay) and its outcome replaced.
+	Entry Message
+
+	// Refused, when set, is why the message cannot be applied although
+	// it parsed: nothing is applied and Answer(Refused) is recorded.
+	Refused error
+
+	// Items are applied atomically (one failing item refuses the
+	// message and leaves nothing of it), then Merge.
+	Items []Item
+	Merge *Merge
+
+	// Answer is the reply to record and send for the outcome: err is nil
+	// when the message was applied, else what refused it. It must be
+	// quick; it runs inside the batch's transaction.
+	Answer func(err error) Answer
+}
+
+// Answer is what Wholecare replies to a message.
+type Answer struct {
+	Status  MessageStatus
+	AckCode string
+	Ack     []byte
+	Error   string // never person data
+}
+
+// Receipt is what became of one Delivery.
+type Receipt struct {
+	// Entry is the log entry as committed: its ID, status and ACK.
+	Entry Message
+	// Duplicate means the control id was answered before: Entry is the
+	// earlier entry and nothing was applied.
+	Duplicate bool
+	// Err is set when the store failed while applying the message
+	// (Unavailable or Internal): it stays logged as received, unanswered,
+	// for the sender's retry or a replay.
+	Err error
+}

@@ -22,6 +22,10 @@ type Store interface {
 	ApplyItems(ctx context.Context, items []Item, atomic bool, now time.Time) ([]Outcome, error)
 	// ApplyMerge records that a source merged two of its identities.
 	ApplyMerge(ctx context.Context, m Merge, now time.Time) error
+	// ReceiveMessages logs, applies and answers deliveries in order in one
+	// transaction, as Service.Receive describes; the items are already
+	// valid. An error return means nothing was committed.
+	ReceiveMessages(ctx context.Context, ds []Delivery, now time.Time) ([]Receipt, error)
 }
 
 // Outcome is what applying one item did.
@@ -90,6 +94,13 @@ func (s *Service) Apply(ctx context.Context, items []Item, atomic bool, now time
 
 // Merge validates and applies a source's merge of two identities.
 func (s *Service) Merge(ctx context.Context, m Merge, now time.Time) error {
+	if err := validMerge(m); err != nil {
+		return err
+	}
+	return s.store.ApplyMerge(ctx, m, now)
+}
+
+func validMerge(m Merge) error {
 	switch {
 	case m.Source == "":
 		return apperr.Ef(apperr.Invalid, "%s: merge has no source", m.At)
@@ -98,7 +109,46 @@ func (s *Service) Merge(ctx context.Context, m Merge, now time.Time) error {
 	case m.Into == m.From:
 		return apperr.Ef(apperr.Invalid, "%s: merge of an identifier into itself", m.At)
 	}
-	return s.store.ApplyMerge(ctx, m, now)
+	return nil
+}
+
+// Receive logs, applies and answers a batch of received messages in one
+// transaction, in order, so that a feed commits once for many messages.
+// Each keeps its own outcome: a message whose items or merge are invalid,
+// or that the store refuses (an unknown person, a row of someone else's),
+// is answered by its Answer with nothing of it applied, and the others are
+// unaffected. A repeated control id is answered from the log. An error
+// return means nothing was committed, not even the log entries.
+func (s *Service) Receive(ctx context.Context, ds []Delivery, now time.Time) ([]Receipt, error) {
+	for i := range ds {
+		d := &ds[i]
+		if d.Entry.ID == 0 && d.Entry.Status != "" && d.Entry.Status != MessageReceived {
+			continue // answered already
+		}
+		if d.Answer == nil {
+			return nil, apperr.Ef(apperr.Internal, "ingest: delivery %d has no Answer", i)
+		}
+		if d.Refused != nil {
+			continue
+		}
+		for j := range d.Items {
+			if err := Normalise(&d.Items[j]); err != nil {
+				d.Refused = err
+				break
+			}
+		}
+		if d.Refused == nil && d.Merge != nil {
+			d.Refused = validMerge(*d.Merge)
+		}
+	}
+	rs, err := s.store.ReceiveMessages(ctx, ds, now)
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) != len(ds) {
+		return nil, apperr.Ef(apperr.Internal, "ingest: store returned %d receipts for %d messages", len(rs), len(ds))
+	}
+	return rs, nil
 }
 
 // Normalise checks an item and puts it in the form the store keeps: dates

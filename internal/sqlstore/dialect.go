@@ -113,7 +113,7 @@ func (d dialect) migrationsTableExists() string {
 // bulkInsert writes every table of a batch inside tx, which was begun on
 // conn. PostgreSQL uses COPY on the very same connection (so it is part of
 // tx); SQLite uses prepared multi-row INSERTs.
-func (d dialect) bulkInsert(ctx context.Context, conn *sql.Conn, tx *sql.Tx, enc *encoder) error {
+func (d dialect) bulkInsert(ctx context.Context, conn *sql.Conn, tx *cachedTx, enc *encoder) error {
 	if d.postgres {
 		return conn.Raw(func(dc any) error {
 			pc := dc.(*stdlib.Conn).Conn()
@@ -170,7 +170,7 @@ const (
 	sqliteRowsPerStm = 64
 )
 
-func sqliteBulk(ctx context.Context, tx *sql.Tx, enc *encoder) error {
+func sqliteBulk(ctx context.Context, tx *cachedTx, enc *encoder) error {
 	var args []any
 	for i := range bulkTables {
 		t := &bulkTables[i]
@@ -198,15 +198,24 @@ func sqliteBulk(ctx context.Context, tx *sql.Tx, enc *encoder) error {
 }
 
 // sqliteExecGroups inserts rows [from, to) of t, per rows a statement.
-func sqliteExecGroups(ctx context.Context, tx *sql.Tx, t *bulkTable, enc *encoder, args []any, from, to, per int) error {
+func sqliteExecGroups(ctx context.Context, tx *cachedTx, t *bulkTable, enc *encoder, args []any, from, to, per int) error {
 	if from >= to {
 		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, insertSQL(t, per))
+	var stmt *sql.Stmt
+	var err error
+	if per == 1 {
+		// A row at a time is a message's row: keep its statement.
+		stmt, err = tx.stmt(ctx, insertSQL(t, per))
+	} else {
+		stmt, err = tx.Tx.PrepareContext(ctx, insertSQL(t, per))
+		if stmt != nil {
+			defer stmt.Close()
+		}
+	}
 	if err != nil {
 		return tableErr(t.name, err)
 	}
-	defer stmt.Close()
 	nc := len(t.cols)
 	a := args[:per*nc]
 	for at := from; at < to; at += per {

@@ -143,7 +143,7 @@ func (db *DB) deleteRun(ctx context.Context, tx *sql.Tx, r synth.Run, now time.T
 	return db.outbox(ctx, tx, EventPopulationReplaced, chunkEvent{Run: r.ID, FirstPersonID: first, LastPersonID: last}, now)
 }
 
-func (db *DB) outbox(ctx context.Context, tx *sql.Tx, kind string, payload any, now time.Time) error {
+func (db *DB) outbox(ctx context.Context, tx queryExecer, kind string, payload any, now time.Time) error {
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return apperr.Wrap(apperr.Internal, err, "encoding an outbox event")
@@ -297,7 +297,7 @@ func (db *DB) SaveChunk(ctx context.Context, runID int64, chunk int, b *record.B
 	if err != nil {
 		return err
 	}
-	if err := db.d.bulkInsert(ctx, conn, tx, &encoder{d: db.d, b: b}); err != nil {
+	if err := db.d.bulkInsert(ctx, conn, &cachedTx{Tx: tx}, &encoder{d: db.d, b: b}); err != nil {
 		return err
 	}
 	if err := db.outbox(ctx, tx, EventChunkLoaded, chunkEvent{Run: runID, Chunk: &chunk, FirstPersonID: first, LastPersonID: last}, now); err != nil {

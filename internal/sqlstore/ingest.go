@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/wholecare/wholecare/internal/apperr"
@@ -66,12 +67,11 @@ type rowID struct{ person, id int64 }
 // many resources about few people asks the database once per person.
 type applier struct {
 	db      *DB
-	tx      *sql.Tx
+	tx      *cachedTx
 	now     time.Time
 	persons map[identityKey]int64
 	nextID  map[personTable]int64
 	seen    map[rowKey]rowID // rows written by this call
-	lookup  map[string]*sql.Stmt
 	touched map[int64]bool
 }
 
@@ -80,30 +80,43 @@ func (db *DB) ApplyItems(ctx context.Context, items []ingest.Item, atomic bool, 
 	if err := db.ready(); err != nil {
 		return nil, err
 	}
+	db.warm(ctx)
 	conn, err := db.sql.Conn(ctx)
 	if err != nil {
 		return nil, classify(err, "applying received data")
 	}
 	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
+	sqlTx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, classify(err, "applying received data")
 	}
-	defer tx.Rollback()
+	defer sqlTx.Rollback()
+	tx := db.cached(sqlTx)
+	outs, touched, err := db.applyItems(ctx, conn, tx, items, atomic, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.ingested(ctx, tx, touched, now); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, classify(err, "committing received data")
+	}
+	return outs, nil
+}
+
+// applyItems applies items inside tx, which was begun on conn, and returns
+// the people whose record changed, for the outbox.
+func (db *DB) applyItems(ctx context.Context, conn *sql.Conn, tx *cachedTx, items []ingest.Item, atomic bool, now time.Time) ([]ingest.Outcome, []int64, error) {
 	a := &applier{db: db, tx: tx, now: now, persons: map[identityKey]int64{}, nextID: map[personTable]int64{},
-		seen: map[rowKey]rowID{}, lookup: map[string]*sql.Stmt{}, touched: map[int64]bool{}}
-	defer func() {
-		for _, s := range a.lookup {
-			s.Close()
-		}
-	}()
+		seen: map[rowKey]rowID{}, touched: map[int64]bool{}}
 	outs := make([]ingest.Outcome, len(items))
 	var out record.Batch
 	for i := range items {
 		o, err := a.item(ctx, &items[i], &out)
 		if err != nil {
 			if atomic || !isItemError(err) {
-				return nil, err
+				return nil, nil, err
 			}
 			o.Err = err
 		}
@@ -111,22 +124,23 @@ func (db *DB) ApplyItems(ctx context.Context, items []ingest.Item, atomic bool, 
 	}
 	if out.Rows() > 0 {
 		if err := db.d.bulkInsert(ctx, conn, tx, &encoder{d: db.d, b: &out}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	if len(a.touched) > 0 {
-		ev := ingestEvent{People: make([]int64, 0, len(a.touched))}
-		for p := range a.touched {
-			ev.People = append(ev.People, p)
-		}
-		if err := db.outbox(ctx, tx, EventIngested, ev, now); err != nil {
-			return nil, err
-		}
+	touched := make([]int64, 0, len(a.touched))
+	for p := range a.touched {
+		touched = append(touched, p)
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, classify(err, "committing received data")
+	return outs, touched, nil
+}
+
+// ingested writes the outbox event saying whose record changed.
+func (db *DB) ingested(ctx context.Context, tx queryExecer, people []int64, now time.Time) error {
+	if len(people) == 0 {
+		return nil
 	}
-	return outs, nil
+	slices.Sort(people)
+	return db.outbox(ctx, tx, EventIngested, ingestEvent{People: slices.Compact(people)}, now)
 }
 
 // isItemError reports whether err belongs to one item (the caller's data),
@@ -256,7 +270,9 @@ func (a *applier) resolve(ctx context.Context, key identityKey, p *registry.Pers
 	if p == nil || p.NHSNumberStatus != registry.NHSVerified {
 		return 0, nil
 	}
-	rows, err := a.tx.QueryContext(ctx, a.db.d.rebind(`SELECT person_id FROM people WHERE nhs_number = ? AND nhs_number_status = 'verified' LIMIT 2`), p.NHSNumber)
+	// "nhs_number <> ''" lets the planner use the partial index; without
+	// it SQLite scans the whole registry.
+	rows, err := a.tx.QueryContext(ctx, a.db.d.rebind(`SELECT person_id FROM people WHERE nhs_number = ? AND nhs_number <> '' AND nhs_number_status = 'verified' LIMIT 2`), p.NHSNumber)
 	if err != nil {
 		return 0, classify(err, "finding a person by NHS number")
 	}
@@ -331,18 +347,10 @@ func (a *applier) findRow(ctx context.Context, table, source, ref string) (rowID
 	if r, ok := a.seen[rowKey{table, source, ref}]; ok {
 		return r, true, nil
 	}
-	st, ok := a.lookup[table]
-	if !ok {
-		var err error
-		// "source_ref <> ''" lets the planner use the partial unique index.
-		st, err = a.tx.PrepareContext(ctx, a.db.d.rebind(`SELECT person_id, id FROM `+table+` WHERE source = ? AND source_ref = ? AND source_ref <> ''`))
-		if err != nil {
-			return rowID{}, false, classify(err, "looking up "+table)
-		}
-		a.lookup[table] = st
-	}
 	var r rowID
-	err := st.QueryRowContext(ctx, source, ref).Scan(&r.person, &r.id)
+	// "source_ref <> ''" lets the planner use the partial unique index.
+	err := a.tx.QueryRowContext(ctx, a.db.d.rebind(`SELECT person_id, id FROM `+table+` WHERE source = ? AND source_ref = ? AND source_ref <> ''`),
+		source, ref).Scan(&r.person, &r.id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return rowID{}, false, nil
 	}
@@ -406,11 +414,25 @@ func (db *DB) ApplyMerge(ctx context.Context, m ingest.Merge, now time.Time) err
 	if err := db.ready(); err != nil {
 		return err
 	}
-	tx, err := db.sql.BeginTx(ctx, nil)
+	db.warm(ctx)
+	sqlTx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return classify(err, "merging identities")
 	}
-	defer tx.Rollback()
+	defer sqlTx.Rollback()
+	tx := db.cached(sqlTx)
+	into, err := db.applyMerge(ctx, tx, m, now)
+	if err != nil {
+		return err
+	}
+	if err := db.ingested(ctx, tx, []int64{into}, now); err != nil {
+		return err
+	}
+	return classify(tx.Commit(), "committing a merge")
+}
+
+// applyMerge records a merge inside tx and returns the surviving person.
+func (db *DB) applyMerge(ctx context.Context, tx *cachedTx, m ingest.Merge, now time.Time) (int64, error) {
 	find := func(local string) (int64, bool, error) {
 		var pid int64
 		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT person_id FROM source_identities WHERE source = ? AND local_id = ?`), m.Source, local).Scan(&pid)
@@ -421,33 +443,30 @@ func (db *DB) ApplyMerge(ctx context.Context, m ingest.Merge, now time.Time) err
 	}
 	into, ok, err := find(m.Into)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if !ok {
-		return apperr.Ef(apperr.NotFound, "%s: merge into unknown person %q from %s", m.At, m.Into, m.Source)
+		return 0, apperr.Ef(apperr.NotFound, "%s: merge into unknown person %q from %s", m.At, m.Into, m.Source)
 	}
 	from, fromKnown, err := find(m.From)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var fromPerson any
 	if fromKnown {
 		fromPerson = from
 		if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE source_identities SET person_id = ?, provenance = 'source-merge' WHERE source = ? AND local_id = ?`), into, m.Source, m.From); err != nil {
-			return classify(err, "merging identities")
+			return 0, classify(err, "merging identities")
 		}
 	} else {
 		if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO source_identities (person_id, source, local_id, provenance, received_at) VALUES (?, ?, ?, 'source-merge', ?)`),
 			into, m.Source, m.From, db.d.instant(now)); err != nil {
-			return classify(err, "merging identities")
+			return 0, classify(err, "merging identities")
 		}
 	}
 	if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO source_merges (source, into_id, from_id, into_person, from_person, merged_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (source, from_id, into_id) DO NOTHING`), m.Source, m.Into, m.From, into, fromPerson, db.d.instant(now)); err != nil {
-		return classify(err, "recording a merge")
+		return 0, classify(err, "recording a merge")
 	}
-	if err := db.outbox(ctx, tx, EventIngested, ingestEvent{People: []int64{into}}, now); err != nil {
-		return err
-	}
-	return classify(tx.Commit(), "committing a merge")
+	return into, nil
 }

@@ -42,6 +42,10 @@ type DB struct {
 
 	mu        sync.RWMutex
 	schemaErr error // errNotMigrated (or newer-schema) until Migrate succeeds
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // compiled on every pooled connection (see cachedTx)
+	wanted map[string]bool      // compiled by a transaction, to compile for all at the next warm
 }
 
 // options are the knobs tests turn; Open uses the defaults.
@@ -86,6 +90,7 @@ func open(ctx context.Context, dsn string, log *slog.Logger, o options) (*DB, er
 		return nil, err
 	}
 	db.log = log
+	db.stmts, db.wanted = map[string]*sql.Stmt{}, map[string]bool{}
 	if err := db.checkSchema(ctx); err != nil {
 		db.sql.Close()
 		return nil, err
@@ -269,7 +274,10 @@ func lastLine(err error) string {
 }
 
 // Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	db.closeStmts()
+	return db.sql.Close()
+}
 
 // Dialect is "sqlite" or "postgres".
 func (db *DB) Dialect() string { return db.d.String() }
