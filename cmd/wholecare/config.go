@@ -12,16 +12,18 @@ import (
 // config is every setting of a run, filled from flags and the injected
 // environment, validated once, then passed down as values.
 type config struct {
-	db        string
-	addr      string
-	mllpAddr  string // "" when the HL7 v2 listener is off
-	people    int
-	seed      int64
-	now       string // YYYY-MM-DD, "" for today
-	replace   bool
-	ndjson    string
-	logFormat string
-	logLevel  string
+	db             string
+	addr           string
+	mllpAddr       string // "" when the HL7 v2 listener is off
+	mllpSenders    []mllpSender
+	mllpSendersEnv string
+	people         int
+	seed           int64
+	now            string // YYYY-MM-DD, "" for today
+	replace        bool
+	ndjson         string
+	logFormat      string
+	logLevel       string
 
 	tlsCert, tlsKey string // both or neither: serve HTTPS
 	consentModel    string // implied or explicit
@@ -49,6 +51,10 @@ func defaultConfig(getenv func(string) string) config {
 		c.addr = v
 	}
 	c.mllpAddr = getenv("WHOLECARE_MLLP_ADDR")
+	if v := getenv("WHOLECARE_MLLP_SENDERS"); v != "" {
+		c.mllpSenders, _ = parseMLLPSenders(v) // checked again in validAddr
+		c.mllpSendersEnv = v
+	}
 	c.tlsCert, c.tlsKey = getenv("WHOLECARE_TLS_CERT"), getenv("WHOLECARE_TLS_KEY")
 	if v := getenv("WHOLECARE_CONSENT_MODEL"); v != "" {
 		c.consentModel = v
@@ -106,6 +112,12 @@ func (c *config) addrFlag(fs *flag.FlagSet) {
 
 func (c *config) mllpFlag(fs *flag.FlagSet) {
 	fs.StringVar(&c.mllpAddr, "mllp-addr", c.mllpAddr, "also receive HL7 v2 ADT over MLLP on HOST:PORT (env WHOLECARE_MLLP_ADDR; off when empty)")
+	fs.Func("mllp-sender", "register an HL7 v2 sender: NAME=CIDR, NAME a system client (repeatable; env WHOLECARE_MLLP_SENDERS, comma-separated); with none, only loopback may connect",
+		func(v string) error {
+			s, err := parseMLLPSenders(v)
+			c.mllpSenders = append(c.mllpSenders, s...)
+			return err
+		})
 }
 
 func (c *config) populationFlags(fs *flag.FlagSet) {
@@ -117,6 +129,11 @@ func (c *config) populationFlags(fs *flag.FlagSet) {
 func (c *config) validAddr() error {
 	if err := validHostPort("--addr", c.addr, "127.0.0.1:8080"); err != nil {
 		return err
+	}
+	if c.mllpSendersEnv != "" {
+		if _, err := parseMLLPSenders(c.mllpSendersEnv); err != nil {
+			return err
+		}
 	}
 	if c.mllpAddr != "" {
 		return validHostPort("--mllp-addr", c.mllpAddr, "127.0.0.1:2575")

@@ -16,7 +16,7 @@ import (
 
 // serveMLLP receives HL7 v2 ADT on ln until ctx ends. Messages a crash left
 // logged but unapplied are replayed first.
-func serveMLLP(ctx context.Context, e *env, db *sqlstore.DB, reg *metrics.Registry, ln net.Listener, log *slog.Logger) error {
+func serveMLLP(ctx context.Context, e *env, db *sqlstore.DB, reg *metrics.Registry, ln net.Listener, senders []mllpSender, log *slog.Logger) error {
 	f := newFeed(db, log)
 	if n, err := f.Recover(ctx); err != nil {
 		ln.Close()
@@ -25,6 +25,7 @@ func serveMLLP(ctx context.Context, e *env, db *sqlstore.DB, reg *metrics.Regist
 		log.Info("hl7v2 messages replayed after a restart", "count", n)
 	}
 	srv := newMLLPServer(f, reg, log)
+	srv.Identify = identifySenders(db, senders)
 	log.Info("receiving HL7 v2", "addr", ln.Addr().String())
 	fmt.Fprintf(e.stdout, "HL7 v2 (MLLP) listening on %s\n", ln.Addr())
 	return srv.Serve(ctx, ln)

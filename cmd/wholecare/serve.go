@@ -143,7 +143,7 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		mllpDone = make(chan struct{})
 		go func() {
 			defer close(mllpDone)
-			if err := serveMLLP(ctx, e, db, reg, mln, log); err != nil {
+			if err := serveMLLP(ctx, e, db, reg, mln, cfg.mllpSenders, log); err != nil {
 				errc <- fmt.Errorf("HL7 v2 listener: %w", err)
 			}
 		}()

@@ -42,6 +42,12 @@ type Server struct {
 	ShutdownTimeout time.Duration // how long in-flight handlers may run after shutdown begins before their ctx is cancelled
 	MaxConns        int           // connections beyond this are accepted and closed at once
 
+	// Identify names the sender of a new connection from its address (a
+	// system client registered for it), or refuses the connection with an
+	// error. nil accepts every connection unnamed. A named connection's
+	// Peer is "NAME@ADDRESS".
+	Identify func(remote net.Addr) (sender string, err error)
+
 	Log   *slog.Logger
 	Hooks Hooks
 
@@ -55,7 +61,7 @@ type Server struct {
 type Hooks struct {
 	Conns   func(open int)                        // after a connection opens or closes: how many are open
 	Message func(size int, elapsed time.Duration) // after a message's ACK is written: its size, and the time from reading it to writing the ACK
-	Problem func(kind string)                     // "limit", "oversize", "garbage", "timeout", "read", "write", "panic"
+	Problem func(kind string)                     // "limit", "refused", "oversize", "garbage", "timeout", "read", "write", "panic"
 }
 
 // Serve accepts connections on ln until ctx is cancelled or accepting
@@ -147,6 +153,7 @@ type state struct {
 // later deadline must never overwrite it.
 type conn struct {
 	nc      net.Conn
+	sender  string // who Identify said the connection is; "" when unnamed
 	mu      sync.Mutex
 	closing bool
 }
@@ -185,6 +192,16 @@ func (st *state) shutdown() {
 }
 
 func (st *state) start(nc net.Conn) {
+	var sender string
+	if st.srv.Identify != nil {
+		var err error
+		if sender, err = st.srv.Identify(nc.RemoteAddr()); err != nil {
+			nc.Close()
+			st.log.Warn("mllp: connection refused: sender not identified", "remote", nc.RemoteAddr().String(), "err", err)
+			st.problem("refused")
+			return
+		}
+	}
 	st.mu.Lock()
 	maxConns := st.srv.MaxConns
 	if maxConns <= 0 {
@@ -200,7 +217,7 @@ func (st *state) start(nc net.Conn) {
 		}
 		return
 	}
-	c := &conn{nc: nc}
+	c := &conn{nc: nc, sender: sender}
 	st.conns[c] = struct{}{}
 	open := len(st.conns)
 	st.wg.Add(1)
@@ -243,6 +260,9 @@ func (st *state) now() time.Time {
 func (st *state) serveConn(c *conn) {
 	s := st.srv
 	remote := c.nc.RemoteAddr().String()
+	if c.sender != "" {
+		remote = c.sender + "@" + remote
+	}
 	maxFrame := s.MaxFrame
 	if maxFrame <= 0 {
 		maxFrame = DefaultMaxFrame
@@ -324,7 +344,8 @@ func (st *state) handle(msg []byte, remote string) (ack []byte) {
 type peerKey struct{}
 
 // Peer is the remote address of the connection a Handler's message came
-// from ("" outside a handler).
+// from, prefixed with "NAME@" when Identify named its sender ("" outside a
+// handler).
 func Peer(ctx context.Context) string {
 	s, _ := ctx.Value(peerKey{}).(string)
 	return s
