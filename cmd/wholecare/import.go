@@ -175,6 +175,7 @@ type importer struct {
 	deferred  []ingest.Item // items whose person was not known yet
 	final     bool          // retrying deferred items: an unknown person is now an error
 	pending   []ingest.Item
+	inflight  *applied // the batch being applied in the background, if any
 }
 
 func (im *importer) fail(err error) {
@@ -244,7 +245,7 @@ func (im *importer) file(ctx context.Context, f importFile, total int64) error {
 			im.read[r.Type()]++
 			im.mapped(fhir.ToItem(r, im.source, im.now))
 			if len(im.pending) >= importBatch {
-				if err := im.flush(ctx, false); err != nil {
+				if err := im.flushBehind(ctx); err != nil {
 					return err
 				}
 				progress()
@@ -363,6 +364,9 @@ func (im *importer) skippedIn(errs []error) int {
 // flush applies the pending items. Items whose person is not known yet are
 // kept for one more try at the end (NDJSON files may come in any order).
 func (im *importer) flush(ctx context.Context, atomic bool) error {
+	if err := im.wait(); err != nil {
+		return err
+	}
 	items := im.pending
 	im.pending = im.pending[:0:0]
 	for len(items) > 0 {
@@ -379,20 +383,75 @@ func (im *importer) flush(ctx context.Context, atomic bool) error {
 			}
 			return err
 		}
-		for i, o := range res.Outcomes {
-			if o.Err != nil {
-				if apperr.KindOf(o.Err) == apperr.NotFound && !atomic && !im.final {
-					im.deferred = append(im.deferred, items[i])
-					continue
-				}
-				im.fail(o.Err)
-				continue
-			}
-			im.count(items[i], o)
-		}
+		im.outcomes(items[:n], res, atomic)
 		items = items[n:]
 	}
 	return nil
+}
+
+// applied is a batch being applied while the next one is decoded.
+type applied struct {
+	items []ingest.Item
+	done  chan appliedResult
+}
+
+type appliedResult struct {
+	res ingest.Result
+	err error
+}
+
+// flushBehind applies the pending items in the background, so that
+// decoding the next batch (one core) overlaps with storing this one (the
+// other). One batch is in flight at most, and it is finished before any
+// other is applied, so batches still commit in the order they were read:
+// a file's people are stored before the rows that refer to them.
+func (im *importer) flushBehind(ctx context.Context) error {
+	if err := im.wait(); err != nil {
+		return err
+	}
+	items := im.pending
+	im.pending = nil
+	if len(items) == 0 {
+		return nil
+	}
+	a := &applied{items: items, done: make(chan appliedResult, 1)}
+	go func() {
+		res, err := im.svc.Apply(ctx, items, false, im.now)
+		a.done <- appliedResult{res, err}
+	}()
+	im.inflight = a
+	return nil
+}
+
+// wait finishes the batch in flight, if any.
+func (im *importer) wait() error {
+	a := im.inflight
+	if a == nil {
+		return nil
+	}
+	im.inflight = nil
+	r := <-a.done
+	if r.err != nil {
+		return r.err
+	}
+	im.outcomes(a.items, r.res, false)
+	return nil
+}
+
+// outcomes counts what applying items gave, deferring items whose person
+// is not known yet (a later file may bring them) until the final retry.
+func (im *importer) outcomes(items []ingest.Item, res ingest.Result, atomic bool) {
+	for i, o := range res.Outcomes {
+		if o.Err != nil {
+			if apperr.KindOf(o.Err) == apperr.NotFound && !atomic && !im.final {
+				im.deferred = append(im.deferred, items[i])
+				continue
+			}
+			im.fail(o.Err)
+			continue
+		}
+		im.count(items[i], o)
+	}
 }
 
 func isItemErr(err error) bool {
