@@ -382,7 +382,10 @@ const prefetchChunk = 500
 // time before). A batch that cancels rows is looked up row by row, as a
 // cancelled row must not be found again later in the same batch.
 func (a *applier) prefetch(ctx context.Context, items []ingest.Item) error {
-	if len(items) < 2 {
+	if len(items) < 2 || a.db.d.postgres {
+		// On PostgreSQL the IN-list lookup was measured 7 times slower
+		// than a lookup per row (1,100 against 7,500 resources/s): left
+		// for the PostgreSQL import work.
 		return nil
 	}
 	for i := range items {
