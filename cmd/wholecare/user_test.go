@@ -6,10 +6,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestUserCommands adds sign-ins and a system client from the command
@@ -145,7 +147,27 @@ func demoSignInsDiffer(t *testing.T, base, text string) {
 	if status, body := get(session("demo.analyst"), "/api/v1/stats/people-by-practice"); status != http.StatusOK || !strings.Contains(body, "ZZ0001") {
 		t.Errorf("demo.analyst reading counts: %d %.200s", status, body)
 	}
-	status, body := get(session("demo.person"), "/api/v1/me/access-log")
+	// Population counts: for the analyst, once the engine has loaded; not for the coordinator.
+	analyst := session("demo.analyst")
+	cohort := "/api/v1/cohorts/count?" + url.Values{"q": {"alive and age >= 65"}, "by": {"sex"}}.Encode()
+	var status int
+	var body string
+	for range 100 {
+		if status, body = get(analyst, cohort); status != http.StatusServiceUnavailable {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if status != http.StatusOK || !strings.Contains(body, `"groups"`) || strings.Contains(body, `"people":null,"suppression"`) {
+		t.Errorf("analyst counting a cohort: %d %.300s", status, body)
+	}
+	if status, _ := get(analyst, "/api/v1/cohorts/count?q=has(copdd)"); status != http.StatusBadRequest {
+		t.Errorf("a misspelt concept: %d, want 400", status)
+	}
+	if status, _ := get(session("demo.coordinator"), cohort); status != http.StatusForbidden {
+		t.Errorf("coordinator counting a cohort: %d, want 403", status)
+	}
+	status, body = get(session("demo.person"), "/api/v1/me/access-log")
 	if status != http.StatusOK || !strings.Contains(body, `"who":"demo.coordinator"`) || !strings.Contains(body, `"who":"demo.analyst"`) || !strings.Contains(body, `"outcome":"denied"`) {
 		t.Errorf("demo.person's access log: %d %.400s", status, body)
 	}

@@ -71,6 +71,9 @@ func (s *Server) routes() {
 		s.add("POST /api/v1/break-glass/{id}/review", permitted, s.serve(s.handleReviewGrant()))
 		s.add("GET /api/v1/users", permitted, s.serve(s.handleUsers()))
 		s.add("GET /api/v1/stats/people-by-practice", permitted, s.serve(s.handlePeopleByPractice()))
+		if s.deps.Population != nil {
+			s.add("GET /api/v1/cohorts/count", permitted, s.serve(s.handleCohortCount()))
+		}
 		if s.deps.Audit != nil {
 			s.add("GET /api/v1/audit", permitted, s.serve(s.handleAudit()))
 		}

@@ -45,8 +45,11 @@ type Deps struct {
 	// accounts sign in. OIDCUsers links its accounts to local users.
 	OIDC      OIDC
 	OIDCUsers OIDCUsers
-	TLS       bool // served over TLS: Secure cookies and HSTS
-	Now       func() time.Time
+	// Population is the in-memory population engine for cohort counts;
+	// nil for none.
+	Population Population
+	TLS        bool // served over TLS: Secure cookies and HSTS
+	Now        func() time.Time
 }
 
 // Server is the HTTP handler with its instruments.
