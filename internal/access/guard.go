@@ -164,10 +164,7 @@ func (g *Guard) CanReadAudit(ctx context.Context, personID int64) error {
 		return err
 	}
 	if Has(p.Role, ReadAudit) && p.Via != auth.ViaToken {
-		ev := audit.Event{At: g.pol.now(), UserID: p.UserID, UserName: p.Name, Role: string(p.Role), OrgID: p.OrgID,
-			PersonID: personID, Action: "audit-read", ResourceType: "AuditEvent", Purpose: "administration",
-			Basis: string(NoBasis), Outcome: "allowed"}
-		return g.pol.Record(ctx, ev)
+		return g.pol.Record(ctx, AdminEvent(p, "audit-read", "AuditEvent", personID, g.pol.now()))
 	}
 	if personID == 0 {
 		return apperr.E(apperr.Forbidden, "only a privacy officer may read the audit log; a person may read the entries about their own record (give patient)")

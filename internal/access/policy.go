@@ -209,6 +209,15 @@ func Event(p *auth.Principal, action, resourceType string, personID int64, purpo
 	return e
 }
 
+// AdminEvent builds the audit event for principal p doing an
+// administrative action (reading the audit log, reviewing a break-glass)
+// that is allowed by permission rather than by a relationship; personID is
+// the person it concerns, 0 for none.
+func AdminEvent(p *auth.Principal, action, resourceType string, personID int64, at time.Time) audit.Event {
+	return audit.Event{At: at, UserID: p.UserID, UserName: p.Name, Role: string(p.Role), OrgID: p.OrgID, PersonID: personID,
+		Action: action, ResourceType: resourceType, Purpose: "administration", Basis: string(NoBasis), Outcome: "allowed"}
+}
+
 // Check is the door every person-data route goes through: it decides,
 // records the decision in the audit log (allowed or denied) and returns
 // an error for a denial — Unauthenticated without a principal, Forbidden

@@ -61,9 +61,8 @@ func (s *Server) handleReviewGrant() handler {
 		if err != nil {
 			return err
 		}
-		ev := audit.Event{At: s.deps.Now(), UserID: p.UserID, UserName: p.Name, Role: string(p.Role), OrgID: p.OrgID,
-			PersonID: g.PersonID, Action: "break-glass-review", Purpose: "administration", Basis: "none", Outcome: "allowed",
-			Detail: "grant " + strconv.FormatInt(g.ID, 10)}
+		ev := access.AdminEvent(p, "break-glass-review", "", g.PersonID, s.deps.Now())
+		ev.Detail = "grant " + strconv.FormatInt(g.ID, 10)
 		if err := s.deps.Policy.Record(r.Context(), ev); err != nil {
 			return err
 		}
@@ -168,9 +167,7 @@ func (s *Server) handleAudit() handler {
 		if f.Limit <= 0 || f.Limit > 1000 {
 			f.Limit = 100
 		}
-		ev := audit.Event{At: s.deps.Now(), UserID: p.UserID, UserName: p.Name, Role: string(p.Role), OrgID: p.OrgID,
-			PersonID: f.PersonID, Action: "audit-read", ResourceType: "AuditEvent", Purpose: "administration", Basis: "none", Outcome: "allowed"}
-		if err := s.deps.Policy.Record(r.Context(), ev); err != nil {
+		if err := s.deps.Policy.Record(r.Context(), access.AdminEvent(p, "audit-read", "AuditEvent", f.PersonID, s.deps.Now())); err != nil {
 			return err
 		}
 		evs, err := s.deps.Audit.AuditEvents(r.Context(), f)

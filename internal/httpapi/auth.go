@@ -169,8 +169,7 @@ func clientAddress(r *http.Request) string {
 }
 
 // handleSignIn checks a name and password (JSON or a form) and opens a new
-// session. Any session the browser already had is ended first, so a
-// session planted before sign-in never becomes a signed-in one.
+// session.
 func (s *Server) handleSignIn() handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if err := sameOrigin(r); err != nil {
@@ -185,31 +184,46 @@ func (s *Server) handleSignIn() handler {
 		} else if err := decode(r, &q); err != nil {
 			return err
 		}
-		if old, ok := sessionFrom(r.Context()); ok {
-			if err := s.deps.Auth.SignOut(r.Context(), old); err != nil {
-				return err
-			}
-		}
-		secret, sess, p, err := s.deps.Auth.SignIn(r.Context(), q.Name, q.Password, clientAddress(r))
-		outcome := "allowed"
-		if err != nil {
-			outcome = "denied"
-		}
-		// Sign-ins are audited (allowed and refused) but name no person.
-		ev := audit.Event{At: s.deps.Now(), UserName: strings.ToLower(strings.TrimSpace(q.Name)), Action: "sign-in",
-			Outcome: outcome, Purpose: "administration", Basis: "none", Detail: "password"}
-		if p != nil {
-			ev.UserID, ev.UserName, ev.Role, ev.OrgID = p.UserID, p.Name, string(p.Role), p.OrgID
-		}
-		if rerr := s.deps.Policy.Record(r.Context(), ev); rerr != nil {
-			return rerr
-		}
+		p, sess, err := s.startSession(w, r, "password", strings.ToLower(strings.TrimSpace(q.Name)),
+			func() (string, auth.Session, *auth.Principal, error) {
+				return s.deps.Auth.SignIn(r.Context(), q.Name, q.Password, clientAddress(r))
+			})
 		if err != nil {
 			return err
 		}
-		s.setCookie(w, secret)
 		return encode(w, http.StatusCreated, sessionView{User: viewOf(p), CSRFToken: sess.CSRF, ExpiresAt: sess.ExpiresAt})
 	}
+}
+
+// startSession is the end of every sign-in: it ends any session the
+// browser already had (so a session planted before sign-in never becomes a
+// signed-in one), opens the new one with signIn, audits the attempt
+// (allowed or refused; a sign-in names no person) and sets the cookie.
+// name is who tried, for a refused attempt; how says by what means.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, how, name string,
+	signIn func() (string, auth.Session, *auth.Principal, error)) (*auth.Principal, auth.Session, error) {
+	if old, ok := sessionFrom(r.Context()); ok {
+		if err := s.deps.Auth.SignOut(r.Context(), old); err != nil {
+			return nil, auth.Session{}, err
+		}
+	}
+	secret, sess, p, err := signIn()
+	ev := audit.Event{At: s.deps.Now(), UserName: name, Action: "sign-in", Outcome: "allowed", Purpose: "administration",
+		Basis: "none", Detail: how}
+	if err != nil {
+		ev.Outcome = "denied"
+	}
+	if p != nil {
+		ev.UserID, ev.UserName, ev.Role, ev.OrgID = p.UserID, p.Name, string(p.Role), p.OrgID
+	}
+	if rerr := s.deps.Policy.Record(r.Context(), ev); rerr != nil {
+		return nil, auth.Session{}, rerr
+	}
+	if err != nil {
+		return nil, auth.Session{}, err
+	}
+	s.setCookie(w, secret)
+	return p, sess, nil
 }
 
 // handleSession describes the caller's session, with the CSRF token a

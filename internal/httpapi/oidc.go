@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/wholecare/wholecare/internal/apperr"
-	"github.com/wholecare/wholecare/internal/audit"
 	"github.com/wholecare/wholecare/internal/auth"
 	"github.com/wholecare/wholecare/internal/auth/oidc"
 )
@@ -121,24 +120,12 @@ func (s *Server) handleOIDCCallback() handler {
 		if err != nil {
 			return err
 		}
-		if old, ok := sessionFrom(r.Context()); ok {
-			if err := s.deps.Auth.SignOut(r.Context(), old); err != nil {
-				return err
-			}
-		}
-		secret, _, p, err := s.deps.Auth.SignInUser(r.Context(), u)
-		ev := audit.Event{At: s.deps.Now(), UserID: u.ID, UserName: u.Name, Role: string(u.Role), OrgID: u.OrgID, Action: "sign-in",
-			Outcome: "allowed", Purpose: "administration", Basis: "none", Detail: "oidc"}
-		if err != nil {
-			ev.Outcome = "denied"
-		}
-		if rerr := s.deps.Policy.Record(r.Context(), ev); rerr != nil {
-			return rerr
-		}
+		p, _, err := s.startSession(w, r, "oidc", u.Name, func() (string, auth.Session, *auth.Principal, error) {
+			return s.deps.Auth.SignInUser(r.Context(), u)
+		})
 		if err != nil {
 			return err
 		}
-		s.setCookie(w, secret)
 		w.Header().Set("Location", "/")
 		return encode(w, http.StatusSeeOther, viewOf(p))
 	}
