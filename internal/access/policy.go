@@ -120,6 +120,22 @@ func (pol *Policy) Decide(ctx context.Context, p *auth.Principal, r Request) (De
 	if r.Purpose == "" {
 		r.Purpose = DirectCare
 	}
+	memo := memoFrom(ctx)
+	if memo == nil {
+		return pol.decide(ctx, p, r)
+	}
+	k := memoKey{user: p.UserID, token: p.TokenID, req: r}
+	if d, ok := memo.get(k); ok {
+		return d, nil
+	}
+	d, err := pol.decide(ctx, p, r)
+	if err == nil {
+		memo.put(k, d)
+	}
+	return d, err
+}
+
+func (pol *Policy) decide(ctx context.Context, p *auth.Principal, r Request) (Decision, error) {
 	if !Has(p.Role, r.Perm) {
 		return Decision{Basis: NoBasis, Why: "your role (" + string(p.Role) + ") may not do this"}, nil
 	}

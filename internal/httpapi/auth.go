@@ -52,7 +52,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Req
 		if err != nil {
 			return r, err
 		}
-		return r.WithContext(auth.WithPrincipal(ctx, p)), nil
+		return r.WithContext(access.WithDecisions(auth.WithPrincipal(ctx, p))), nil
 	}
 	c, err := r.Cookie(s.cookieName())
 	if err != nil || c.Value == "" {
@@ -68,7 +68,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Req
 	if err != nil {
 		return r, err
 	}
-	ctx = auth.WithPrincipal(ctx, p)
+	ctx = access.WithDecisions(auth.WithPrincipal(ctx, p))
 	ctx = context.WithValue(ctx, sessionKey{}, sess)
 	r = r.WithContext(ctx)
 	if unsafeMethod(r.Method) && !(r.Method == http.MethodPost && r.URL.Path == "/api/v1/session") {
