@@ -208,8 +208,14 @@ func tooMany(until, now time.Time) error {
 }
 
 func principalOf(u User, sess Session) *Principal {
+	p := userPrincipal(u, ViaSession)
+	p.SessionID = sess.PublicID()
+	return p
+}
+
+func userPrincipal(u User, via Via) *Principal {
 	return &Principal{UserID: u.ID, Name: u.Name, Role: u.Role, OrgID: u.OrgID, PersonID: u.PersonID,
-		ProfessionalID: u.ProfessionalID, Via: ViaSession, SessionID: sess.PublicID()}
+		ProfessionalID: u.ProfessionalID, Via: via}
 }
 
 var errNoSession = apperr.E(apperr.Unauthenticated, "not signed in, or the session has ended: sign in again")
@@ -316,6 +322,7 @@ func (s *Service) Bearer(ctx context.Context, secret string) (*Principal, error)
 	if !t.RevokedAt.IsZero() || u.Disabled || !s.now().Before(t.ExpiresAt) {
 		return nil, errBadToken
 	}
-	return &Principal{UserID: u.ID, Name: u.Name, Role: u.Role, OrgID: u.OrgID, PersonID: u.PersonID,
-		ProfessionalID: u.ProfessionalID, Via: ViaToken, TokenID: t.ID, Scopes: t.Scopes}, nil
+	p := userPrincipal(u, ViaToken)
+	p.TokenID, p.Scopes = t.ID, t.Scopes
+	return p, nil
 }

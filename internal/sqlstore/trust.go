@@ -44,8 +44,8 @@ func (db *DB) SessionByHash(ctx context.Context, hash string) (auth.Session, aut
 	var s auth.Session
 	var u auth.User
 	var role string
-	err := row.Scan(&s.Hash, &s.UserID, &s.CSRF, timeDest{&s.CreatedAt}, timeDest{&s.LastSeen}, timeDest{&s.ExpiresAt}, timeDest{&s.RevokedAt},
-		&u.ID, &u.Name, &u.DisplayName, &role, &u.OrgID, &u.PersonID, &u.ProfessionalID, &u.OIDCSubject, &u.PasswordHash, &u.Disabled, timeDest{&u.CreatedAt})
+	err := row.Scan(append([]any{&s.Hash, &s.UserID, &s.CSRF, timeDest{&s.CreatedAt}, timeDest{&s.LastSeen}, timeDest{&s.ExpiresAt},
+		timeDest{&s.RevokedAt}}, userDests(&u, &role)...)...)
 	u.Role = auth.Role(role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return auth.Session{}, auth.User{}, apperr.E(apperr.NotFound, "no such session")
@@ -127,8 +127,8 @@ func (db *DB) TokenByHash(ctx context.Context, hash string) (auth.Token, auth.Us
 	var t auth.Token
 	var u auth.User
 	var role, scopes string
-	err := row.Scan(&t.ID, &t.UserID, &t.Hash, &scopes, &t.Label, timeDest{&t.CreatedAt}, timeDest{&t.ExpiresAt}, timeDest{&t.RevokedAt},
-		&u.ID, &u.Name, &u.DisplayName, &role, &u.OrgID, &u.PersonID, &u.ProfessionalID, &u.OIDCSubject, &u.PasswordHash, &u.Disabled, timeDest{&u.CreatedAt})
+	err := row.Scan(append([]any{&t.ID, &t.UserID, &t.Hash, &scopes, &t.Label, timeDest{&t.CreatedAt}, timeDest{&t.ExpiresAt},
+		timeDest{&t.RevokedAt}}, userDests(&u, &role)...)...)
 	u.Role = auth.Role(role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return auth.Token{}, auth.User{}, apperr.E(apperr.NotFound, "no such token")

@@ -15,9 +15,16 @@ const userColumns = `id, name, display_name, role, org_id, person_id, profession
 func scanUser(s interface{ Scan(...any) error }) (auth.User, error) {
 	var u auth.User
 	var role string
-	err := s.Scan(&u.ID, &u.Name, &u.DisplayName, &role, &u.OrgID, &u.PersonID, &u.ProfessionalID, &u.OIDCSubject, &u.PasswordHash, &u.Disabled, timeDest{&u.CreatedAt})
+	err := s.Scan(userDests(&u, &role)...)
 	u.Role = auth.Role(role)
 	return u, err
+}
+
+// userDests are the scan destinations of userColumns, for queries that
+// read a user beside something else.
+func userDests(u *auth.User, role *string) []any {
+	return []any{&u.ID, &u.Name, &u.DisplayName, role, &u.OrgID, &u.PersonID, &u.ProfessionalID, &u.OIDCSubject,
+		&u.PasswordHash, &u.Disabled, timeDest{&u.CreatedAt}}
 }
 
 // PutUser stores a user, creating it or, when a user of that name exists,
