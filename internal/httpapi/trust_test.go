@@ -270,41 +270,24 @@ func TestAccessMatrix(t *testing.T) {
 	readers := set(append(staff, auth.ServiceUser, auth.Carer, auth.SystemClient)...)
 	// Who may, per route and situation. A role not listed is refused.
 	type want map[string]map[auth.Role]bool // situation -> roles allowed
+	// Reading a person's record: with a relationship, by whoever may read
+	// records; otherwise only by a system client, or by staff who broke glass.
+	readsRecord := want{
+		"relationship":      readers,
+		"no relationship":   set(auth.SystemClient),
+		"consent withdrawn": set(auth.SystemClient),
+		"break-glass":       set(append(staff, auth.SystemClient)...),
+	}
 	routes := []struct {
 		method, path string
 		body         any
 		allowed      want
 	}{
-		{"GET", "/api/v1/people/%d", nil, want{
-			"relationship":      readers,
-			"no relationship":   set(auth.SystemClient),
-			"consent withdrawn": set(auth.SystemClient),
-			"break-glass":       set(append(staff, auth.SystemClient)...),
-		}},
-		{"GET", "/fhir/R4/Patient/p%d", nil, want{
-			"relationship":      readers,
-			"no relationship":   set(auth.SystemClient),
-			"consent withdrawn": set(auth.SystemClient),
-			"break-glass":       set(append(staff, auth.SystemClient)...),
-		}},
-		{"GET", "/fhir/R4/Observation?patient=Patient/p%d", nil, want{
-			"relationship":      readers,
-			"no relationship":   set(auth.SystemClient),
-			"consent withdrawn": set(auth.SystemClient),
-			"break-glass":       set(append(staff, auth.SystemClient)...),
-		}},
-		{"GET", "/fhir/R4/Patient/p%d/$everything", nil, want{
-			"relationship":      readers,
-			"no relationship":   set(auth.SystemClient),
-			"consent withdrawn": set(auth.SystemClient),
-			"break-glass":       set(append(staff, auth.SystemClient)...),
-		}},
-		{"GET", "/api/v1/people/%d/consents", nil, want{
-			"relationship":      readers,
-			"no relationship":   set(auth.SystemClient),
-			"consent withdrawn": set(auth.SystemClient),
-			"break-glass":       set(append(staff, auth.SystemClient)...),
-		}},
+		{"GET", "/api/v1/people/%d", nil, readsRecord},
+		{"GET", "/fhir/R4/Patient/p%d", nil, readsRecord},
+		{"GET", "/fhir/R4/Observation?patient=Patient/p%d", nil, readsRecord},
+		{"GET", "/fhir/R4/Patient/p%d/$everything", nil, readsRecord},
+		{"GET", "/api/v1/people/%d/consents", nil, readsRecord},
 		{"POST", "/api/v1/people/%d/consents", map[string]string{"decision": "permit", "purpose": "research", "note": "matrix"}, want{
 			"relationship":      set(append(staff, auth.ServiceUser)...),
 			"no relationship":   set(),
