@@ -156,13 +156,23 @@ func (w *NDJSONWriter) WriteDirectory(d *directory.Directory) error {
 // social care packages are left out: costs are not part of a clinical bulk
 // export (a later issue may export them as Claim/ChargeItem).
 func (w *NDJSONWriter) WriteBatch(b *record.Batch) error {
+	return BatchResources(b, func(typ, _ string, _ int64, r any) error { return w.write(typ, r) })
+}
+
+// BatchResources maps every person in b and their rows to resources, in
+// export order (Patients, then CareTeam placements, Encounters, Conditions,
+// Observations, MedicationRequests, Immunizations, Procedures; each kind in
+// the batch's order), calling fn with each resource's type, id, person and
+// a pointer to it. Activity costs and social care packages have no
+// resource (see WriteBatch). An error from fn stops the walk.
+func BatchResources(b *record.Batch, fn func(typ, id string, person int64, r any) error) error {
 	ids := make(map[int64][]registry.SourceIdentity, len(b.People))
 	for _, si := range b.Identities {
 		ids[si.PersonID] = append(ids[si.PersonID], si)
 	}
 	for _, p := range b.People {
 		r := PatientFrom(p, ids[p.ID])
-		if err := w.write(TypePatient, &r); err != nil {
+		if err := fn(TypePatient, r.ID, p.ID, &r); err != nil {
 			return err
 		}
 	}
@@ -173,43 +183,43 @@ func (w *NDJSONWriter) WriteBatch(b *record.Batch) error {
 		n := seen[k]
 		seen[k] = n + 1
 		r := CareTeamFromLink(l, n)
-		if err := w.write(TypeCareTeam, &r); err != nil {
+		if err := fn(TypeCareTeam, r.ID, l.PersonID, &r); err != nil {
 			return err
 		}
 	}
 	for _, e := range b.Encounters {
 		r := EncounterFrom(e)
-		if err := w.write(TypeEncounter, &r); err != nil {
+		if err := fn(TypeEncounter, r.ID, e.PersonID, &r); err != nil {
 			return err
 		}
 	}
 	for _, c := range b.Conditions {
 		r := ConditionFrom(c)
-		if err := w.write(TypeCondition, &r); err != nil {
+		if err := fn(TypeCondition, r.ID, c.PersonID, &r); err != nil {
 			return err
 		}
 	}
 	for _, o := range b.Observations {
 		r := ObservationFrom(o)
-		if err := w.write(TypeObservation, &r); err != nil {
+		if err := fn(TypeObservation, r.ID, o.PersonID, &r); err != nil {
 			return err
 		}
 	}
 	for _, m := range b.Medications {
 		r := MedicationRequestFrom(m)
-		if err := w.write(TypeMedicationRequest, &r); err != nil {
+		if err := fn(TypeMedicationRequest, r.ID, m.PersonID, &r); err != nil {
 			return err
 		}
 	}
 	for _, i := range b.Immunisations {
 		r := ImmunizationFrom(i)
-		if err := w.write(TypeImmunization, &r); err != nil {
+		if err := fn(TypeImmunization, r.ID, i.PersonID, &r); err != nil {
 			return err
 		}
 	}
 	for _, p := range b.Procedures {
 		r := ProcedureFrom(p)
-		if err := w.write(TypeProcedure, &r); err != nil {
+		if err := fn(TypeProcedure, r.ID, p.PersonID, &r); err != nil {
 			return err
 		}
 	}

@@ -53,70 +53,27 @@ type resource struct {
 
 // patientResources maps people to Patients, in the order of people.
 func patientResources(people []registry.Person, idents []registry.SourceIdentity) []resource {
-	byPerson := make(map[int64][]registry.SourceIdentity, len(people))
-	for _, si := range idents {
-		byPerson[si.PersonID] = append(byPerson[si.PersonID], si)
-	}
 	out := make([]resource, 0, len(people))
-	for _, p := range people {
-		pt := fhir.PatientFrom(p, byPerson[p.ID])
-		out = append(out, resource{fhir.TypePatient, pt.ID, p.ID, &pt})
-	}
+	fhir.BatchResources(&record.Batch{People: people, Identities: idents}, func(typ, id string, person int64, r any) error {
+		out = append(out, resource{typ, id, person, r})
+		return nil
+	})
 	return out
 }
 
 // rowResources maps the rows of b that export as typ ("" for every type
-// but Patient, in export order), each kind in the batch's order.
+// but Patient, in export order; CareTeam placements only then), each kind
+// in the batch's order.
 func rowResources(typ string, b *record.Batch) []resource {
 	var out []resource
-	want := func(t string) bool { return typ == "" || typ == t }
-	if want(fhir.TypeCareTeam) && typ == "" {
-		type personTeam struct{ person, team int64 }
-		seen := make(map[personTeam]int)
-		for _, l := range b.TeamLinks {
-			k := personTeam{l.PersonID, l.TeamID}
-			n := seen[k]
-			seen[k] = n + 1
-			r := fhir.CareTeamFromLink(l, n)
-			out = append(out, resource{fhir.TypeCareTeam, r.ID, l.PersonID, &r})
+	rows := *b
+	rows.People, rows.Identities = nil, nil
+	fhir.BatchResources(&rows, func(t, id string, person int64, r any) error {
+		if typ == "" || (typ == t && t != fhir.TypeCareTeam) {
+			out = append(out, resource{t, id, person, r})
 		}
-	}
-	if want(fhir.TypeEncounter) {
-		for _, e := range b.Encounters {
-			r := fhir.EncounterFrom(e)
-			out = append(out, resource{fhir.TypeEncounter, r.ID, e.PersonID, &r})
-		}
-	}
-	if want(fhir.TypeCondition) {
-		for _, c := range b.Conditions {
-			r := fhir.ConditionFrom(c)
-			out = append(out, resource{fhir.TypeCondition, r.ID, c.PersonID, &r})
-		}
-	}
-	if want(fhir.TypeObservation) {
-		for _, o := range b.Observations {
-			r := fhir.ObservationFrom(o)
-			out = append(out, resource{fhir.TypeObservation, r.ID, o.PersonID, &r})
-		}
-	}
-	if want(fhir.TypeMedicationRequest) {
-		for _, m := range b.Medications {
-			r := fhir.MedicationRequestFrom(m)
-			out = append(out, resource{fhir.TypeMedicationRequest, r.ID, m.PersonID, &r})
-		}
-	}
-	if want(fhir.TypeImmunization) {
-		for _, i := range b.Immunisations {
-			r := fhir.ImmunizationFrom(i)
-			out = append(out, resource{fhir.TypeImmunization, r.ID, i.PersonID, &r})
-		}
-	}
-	if want(fhir.TypeProcedure) {
-		for _, p := range b.Procedures {
-			r := fhir.ProcedureFrom(p)
-			out = append(out, resource{fhir.TypeProcedure, r.ID, p.PersonID, &r})
-		}
-	}
+		return nil
+	})
 	return out
 }
 
