@@ -23,7 +23,7 @@ func mustLoad(t testing.TB) *Set {
 // data/README.md). efi.polypharmacy is computed and never has codes.
 var noVerifiedCodes = []Concept{
 	"efi.polypharmacy",
-	"carer", "med.arb", "med.lama",
+	"carer", "homeless", "physical_disability", "continuing_care", "med.arb", "med.lama",
 	"obs.cat_score", "obs.clinical_frailty_scale", "obs.efi_score",
 	"proc.asthma_action_plan", "proc.inhaler_technique", "proc.diabetes_foot_check",
 	"proc.diabetes_education_referral", "proc.pulmonary_rehab_offer", "proc.pulmonary_rehab_done",

@@ -204,3 +204,40 @@ func checkNow(score string, now time.Time) error {
 	}
 	return nil
 }
+
+// Records splits a batch of whole people into one Record per person, in
+// the order of b.People. Rows of people not in b.People are ignored.
+func Records(b *record.Batch) []Record {
+	out := make([]Record, len(b.People))
+	at := make(map[int64]int, len(b.People))
+	for i, p := range b.People {
+		out[i].Person = p
+		at[p.ID] = i
+	}
+	for _, c := range b.Conditions {
+		if i, ok := at[c.PersonID]; ok {
+			out[i].Conditions = append(out[i].Conditions, c)
+		}
+	}
+	for _, o := range b.Observations {
+		if i, ok := at[o.PersonID]; ok {
+			out[i].Observations = append(out[i].Observations, o)
+		}
+	}
+	for _, p := range b.Procedures {
+		if i, ok := at[p.PersonID]; ok {
+			out[i].Procedures = append(out[i].Procedures, p)
+		}
+	}
+	for _, e := range b.Encounters {
+		if i, ok := at[e.PersonID]; ok {
+			out[i].Encounters = append(out[i].Encounters, e)
+		}
+	}
+	for _, m := range b.Medications {
+		if i, ok := at[m.PersonID]; ok {
+			out[i].Medications = append(out[i].Medications, m)
+		}
+	}
+	return out
+}
