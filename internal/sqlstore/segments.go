@@ -138,4 +138,3 @@ func (db *DB) SegmentHistory(ctx context.Context, personID int64) ([]segment.Pla
 	}
 	return out, classify(rows.Err(), "reading segments")
 }
-
