@@ -9,23 +9,48 @@ import (
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/population"
+	"github.com/wholecare/wholecare/internal/sqlstore"
 )
 
 // populationHolder builds the population engine from the store in the
-// background, so the server answers at once, and hands it out when ready.
-// It is not yet kept current from change events: a restart rebuilds it.
+// background, so the server answers at once, hands it out when ready, and
+// then keeps it current from the store's outbox of change events.
 type populationHolder struct {
-	mu    sync.Mutex
-	eng   *population.Engine
-	done  int
-	err   error
-	ready bool
+	mu      sync.Mutex
+	eng     *population.Engine
+	done    int
+	err     error
+	ready   bool
+	applied int64 // the last outbox event the engine reflects
 }
 
-func buildPopulation(ctx context.Context, src population.Source, log *slog.Logger, now func() time.Time) *populationHolder {
+// populationStore is what the holder reads: whole people, and the outbox
+// events that say whose record changed.
+type populationStore interface {
+	population.Source
+	OutboxHead(ctx context.Context) (int64, error)
+	ChangesAfter(ctx context.Context, after int64, limit int) ([]sqlstore.Change, error)
+}
+
+// How often the holder looks for change events, and the longest it waits
+// after a failure. Ingest commits are visible to the engine within about
+// one followEvery.
+const (
+	followEvery   = 200 * time.Millisecond
+	followBackoff = 10 * time.Second
+)
+
+func buildPopulation(ctx context.Context, src populationStore, log *slog.Logger, now func() time.Time) *populationHolder {
 	h := &populationHolder{}
 	go func() {
 		start := time.Now()
+		// The head is read before the build so that whatever commits
+		// while it runs is replayed afterwards; replaying is harmless.
+		head, err := src.OutboxHead(ctx)
+		if err != nil {
+			h.fail(log, err)
+			return
+		}
 		set, err := codes.Load()
 		var eng *population.Engine
 		if err == nil {
@@ -35,17 +60,84 @@ func buildPopulation(ctx context.Context, src population.Source, log *slog.Logge
 				h.mu.Unlock()
 			})
 		}
-		h.mu.Lock()
-		h.eng, h.err, h.ready = eng, err, true
-		h.mu.Unlock()
 		if err != nil {
-			log.Error("population engine not built", "err", err)
+			h.fail(log, err)
 			return
 		}
+		h.mu.Lock()
+		h.eng, h.ready, h.applied = eng, true, head
+		h.mu.Unlock()
 		st := eng.Stats()
 		log.Info("population engine built", "people", st.People, "bytes", st.Bytes(), "took_ms", time.Since(start).Milliseconds())
+		h.follow(ctx, src, eng, head, log)
 	}()
 	return h
+}
+
+func (h *populationHolder) fail(log *slog.Logger, err error) {
+	h.mu.Lock()
+	h.err, h.ready = err, true
+	h.mu.Unlock()
+	log.Error("population engine not built", "err", err)
+}
+
+// follow applies outbox events after seq to eng until ctx ends: the people
+// an event names are re-read from the store. An event is passed only once
+// it has been applied; after a failure the same events are tried again,
+// waiting longer each time.
+func (h *populationHolder) follow(ctx context.Context, src populationStore, eng *population.Engine, seq int64, log *slog.Logger) {
+	wait := followEvery
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		next, err := applyChanges(ctx, src, eng, seq)
+		if next != seq {
+			seq = next
+			h.mu.Lock()
+			h.applied = seq
+			h.mu.Unlock()
+		}
+		if err != nil && ctx.Err() == nil {
+			wait = min(2*wait, followBackoff)
+			log.Warn("population engine is behind the store; retrying", "after_event", seq, "err", err, "retry_in", wait.String())
+			continue
+		}
+		wait = followEvery
+	}
+}
+
+// applyChanges applies the outbox events after seq, a page at a time, and
+// returns the last one applied.
+func applyChanges(ctx context.Context, src populationStore, eng *population.Engine, seq int64) (int64, error) {
+	for {
+		cs, err := src.ChangesAfter(ctx, seq, 500)
+		if err != nil || len(cs) == 0 {
+			return seq, err
+		}
+		for _, c := range cs {
+			if c.Last != 0 {
+				if err := eng.Reload(ctx, src, c.First, c.Last); err != nil {
+					return seq, err
+				}
+			}
+			if len(c.People) > 0 {
+				if err := eng.Refresh(ctx, src, c.People...); err != nil {
+					return seq, err
+				}
+			}
+			seq = c.Seq
+		}
+	}
+}
+
+// Applied returns the last outbox event the engine reflects.
+func (h *populationHolder) Applied() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.applied
 }
 
 // Engine returns the engine, or why it is not there yet.

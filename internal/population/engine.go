@@ -221,6 +221,92 @@ func (e *Engine) Refresh(ctx context.Context, src Source, ids ...int64) error {
 	return nil
 }
 
+// Reload re-reads every person src holds with an id in [first, last] and
+// updates them, removing from the engine those in the range src no longer
+// holds (a replaced synthetic population, say). It is what a change-event
+// consumer calls for an event that names a range of people.
+func (e *Engine) Reload(ctx context.Context, src Source, first, last int64) error {
+	if first > last {
+		return nil
+	}
+	seen := map[int64]bool{}
+	after := first - 1
+	for after < last {
+		b, err := src.RecordBatch(ctx, after, BuildBatch)
+		if err != nil {
+			return err
+		}
+		if b == nil || len(b.People) == 0 {
+			break
+		}
+		next := b.People[len(b.People)-1].ID
+		if next > last {
+			b = onlyPeople(b, func(id int64) bool { return id <= last })
+		}
+		for _, p := range b.People {
+			seen[p.ID] = true
+		}
+		if err := e.Update(b); err != nil {
+			return err
+		}
+		after = next
+	}
+	e.mu.RLock()
+	var gone []int64
+	for id := range e.rows {
+		if id >= first && id <= last && !seen[id] {
+			gone = append(gone, id)
+		}
+	}
+	e.mu.RUnlock()
+	for _, id := range gone {
+		e.Remove(id)
+	}
+	return nil
+}
+
+// onlyPeople returns the part of b the engine reads about the people keep
+// accepts.
+func onlyPeople(b *record.Batch, keep func(id int64) bool) *record.Batch {
+	out := &record.Batch{}
+	for _, p := range b.People {
+		if keep(p.ID) {
+			out.People = append(out.People, p)
+		}
+	}
+	for _, r := range b.Conditions {
+		if keep(r.PersonID) {
+			out.Conditions = append(out.Conditions, r)
+		}
+	}
+	for _, r := range b.Observations {
+		if keep(r.PersonID) {
+			out.Observations = append(out.Observations, r)
+		}
+	}
+	for _, r := range b.Encounters {
+		if keep(r.PersonID) {
+			out.Encounters = append(out.Encounters, r)
+		}
+	}
+	for _, r := range b.Medications {
+		if keep(r.PersonID) {
+			out.Medications = append(out.Medications, r)
+		}
+	}
+	for _, r := range b.Immunisations {
+		if keep(r.PersonID) {
+			out.Immunisations = append(out.Immunisations, r)
+		}
+	}
+	for _, r := range b.Procedures {
+		if keep(r.PersonID) {
+			out.Procedures = append(out.Procedures, r)
+		}
+	}
+	return out
+}
+
 // SetSegment records a person's population segment (1..255; 0 unknown).
 func (e *Engine) SetSegment(id int64, v uint8) error { return e.setByte(id, e.segment, v) }
 

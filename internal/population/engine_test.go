@@ -448,3 +448,36 @@ func TestConcurrentReadersSeeWholePeople(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+func TestReloadRangeMatchesRebuild(t *testing.T) {
+	src := mustSynth(t, 300)
+	e := mustBuild(t, src)
+	ids := src.ids
+	// Inside the range: one person loses their record, one is gone; one
+	// just past the range changes too, and must not be read.
+	src.people[ids[10]].Conditions, src.people[ids[10]].Encounters = nil, nil
+	gone := ids[11]
+	delete(src.people, gone)
+	src.ids = slices.DeleteFunc(src.ids, func(id int64) bool { return id == gone })
+	outside := src.people[ids[21]]
+	outside.Conditions = nil
+	if err := e.Reload(t.Context(), src, ids[5], ids[20]); err != nil {
+		t.Fatal(err)
+	}
+	// Put the outsider back as the engine saw it: only then must the
+	// engine equal a rebuild.
+	before := mustSynth(t, 300).people[ids[21]]
+	src.people[ids[21]] = before
+	sameCohorts(t, e, mustBuild(t, src))
+	if st := e.Stats(); st.People != len(src.ids) {
+		t.Errorf("Stats = %+v, want %d people", st, len(src.ids))
+	}
+	// The same range again changes nothing; an empty range does nothing.
+	if err := e.Reload(t.Context(), src, ids[5], ids[20]); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Reload(t.Context(), src, 10, 9); err != nil {
+		t.Fatal(err)
+	}
+	sameCohorts(t, e, mustBuild(t, src))
+}
