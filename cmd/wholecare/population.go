@@ -64,6 +64,8 @@ func buildPopulation(ctx context.Context, src populationStore, log *slog.Logger,
 			h.fail(log, err)
 			return
 		}
+		// Updates place people in segments as of the day they arrive.
+		eng.SetClock(now)
 		h.mu.Lock()
 		h.eng, h.ready, h.applied = eng, true, head
 		h.mu.Unlock()

@@ -32,7 +32,7 @@ func suppressed(n int) (*int64, bool) {
 
 // handleCohortCount counts a cohort written in the cohort language
 // (q), optionally broken down by a dimension (by): practice, sex,
-// age-band, imd, segment or risk-band. Counts of 1 to 4 are suppressed
+// age, imd, kaiser, bridges, nwl or risk. Counts of 1 to 4 are suppressed
 // for every caller, so any aggregate may be exported.
 func (s *Server) handleCohortCount() handler {
 	return func(w http.ResponseWriter, r *http.Request) error {

@@ -15,11 +15,32 @@ const (
 	DimSex
 	DimAgeBand
 	DimIMD
-	DimSegment
+	DimKaiser
+	DimBridges
+	DimNWL
 	DimRiskBand
 )
 
-var dimNames = [...]string{DimPractice: "practice", DimSex: "sex", DimAgeBand: "age", DimIMD: "imd", DimSegment: "segment", DimRiskBand: "risk"}
+var dimNames = [...]string{DimPractice: "practice", DimSex: "sex", DimAgeBand: "age", DimIMD: "imd",
+	DimKaiser: "kaiser", DimBridges: "bridges", DimNWL: "nwl", DimRiskBand: "risk"}
+
+// byteColumn is where a dimension held in one byte a person lives, and its
+// values: value = stored - off, from lo to hi; a stored 0 is unknown.
+func (e *Engine) byteColumn(d Dimension) (col []uint8, off, lo, hi int, ok bool) {
+	switch d {
+	case DimIMD:
+		return e.imd, 0, 1, 10, true
+	case DimKaiser:
+		return e.kaiser, 1, 0, 3, true
+	case DimBridges:
+		return e.bridges, 0, 1, 8, true
+	case DimNWL:
+		return e.nwl, 0, 1, 15, true
+	case DimRiskBand:
+		return e.risk, 0, 1, 255, true
+	}
+	return nil, 0, 0, 0, false
+}
 
 func (d Dimension) keyword() string {
 	if int(d) < len(dimNames) && d != 0 {
@@ -31,14 +52,14 @@ func (d Dimension) keyword() string {
 func (d Dimension) String() string { return d.keyword() }
 
 // ParseDimension reads a dimension's name: practice, sex, age, imd,
-// segment, risk.
+// kaiser, bridges, nwl, risk.
 func ParseDimension(s string) (Dimension, error) {
 	for d, n := range dimNames {
 		if n != "" && n == s {
 			return Dimension(d), nil
 		}
 	}
-	return 0, apperr.Ef(apperr.Invalid, "population: unknown dimension %q (want practice, sex, age, imd, segment or risk)", s)
+	return 0, apperr.Ef(apperr.Invalid, "population: unknown dimension %q (want practice, sex, age, imd, kaiser, bridges, nwl or risk)", s)
 }
 
 // ageBandStarts are the lower bounds, in years, of the bands a breakdown
@@ -102,24 +123,18 @@ func (e *Engine) Breakdown(b Bitmap, d Dimension, now time.Time) ([]Group, error
 			}
 			return i
 		}
-	case DimIMD, DimSegment, DimRiskBand:
-		col := e.imd
-		hi := 10
-		switch d {
-		case DimSegment:
-			col, hi = e.segment, 255
-		case DimRiskBand:
-			col, hi = e.risk, 255
+	case DimIMD, DimKaiser, DimBridges, DimNWL, DimRiskBand:
+		col, off, lo, hi, _ := e.byteColumn(d)
+		for v := lo; v <= hi; v++ {
+			names = append(names, strconv.Itoa(v))
 		}
-		for i := 1; i <= hi; i++ {
-			names = append(names, strconv.Itoa(i))
-		}
+		unknown := len(names)
 		names = append(names, "unknown")
 		key = func(r int) int {
-			if v := int(col[r]); v >= 1 && v <= hi {
-				return v - 1
+			if c := int(col[r]); c >= 1 && c-off >= lo && c-off <= hi {
+				return c - off - lo
 			}
-			return hi
+			return unknown
 		}
 	default:
 		return nil, apperr.Ef(apperr.Invalid, "population: unknown dimension %d", d)

@@ -1,8 +1,9 @@
 // Package population is the in-memory population engine: a derived,
 // columnar projection of the whole population that makes cohort counts
 // instant on one small machine. It holds one dense row per person (birth
-// date, sex, practice, deprivation decile, death date, segment and risk
-// band), one bitmap per concept, and a compact event timeline per person
+// date, sex, practice, deprivation decile, death date, Kaiser level,
+// Bridges to Health segment, NW London group and risk band), one bitmap
+// per concept, and a compact event timeline per person
 // (concept, day, value) for windowed facts such as "two emergency
 // admissions in the last 12 months" or "latest HbA1c in 15 months ≤ 58".
 //

@@ -11,6 +11,8 @@ import (
 	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/record"
 	"github.com/wholecare/wholecare/internal/registry"
+	"github.com/wholecare/wholecare/internal/risk"
+	"github.com/wholecare/wholecare/internal/segment"
 )
 
 // Source is what the engine reads from the store: whole people with all
@@ -75,6 +77,8 @@ const inExtra = 1 << 31
 // waits at most for the evaluations already running (tens of
 // milliseconds) and evaluations wait for an update (microseconds).
 type Engine struct {
+	seg     *segment.Reader
+	clock   func() time.Time // the day segments are computed on; see SetClock
 	codes   *codes.Set
 	cat     catalog
 	builtAt time.Time
@@ -88,10 +92,13 @@ type Engine struct {
 	sex      []uint8
 	practice []uint16 // index into practices; 0 is "not registered"
 	imd      []uint8  // 1..10, 0 unknown
-	segment  []uint8  // 0 unknown; set by SetSegment
-	risk     []uint8  // 0 unknown; set by SetRiskBand
-	start    []uint32 // first event; inExtra bit says which segment
-	end      []uint32 // one past the last event, in the same segment
+	// Segments, computed from the record whenever a person is put: the
+	// Kaiser level plus one (so that 0 stays "unknown"), the Bridges to
+	// Health segment and the NW London group (both 1-based already).
+	kaiser, bridges, nwl []uint8
+	risk                 []uint8  // 0 unknown; set by SetRiskBand
+	start                []uint32 // first event; inExtra bit says which segment
+	end                  []uint32 // one past the last event, in the same segment
 
 	live    Bitmap   // rows in use (removed people are cleared)
 	present []Bitmap // by concept: the person has the concept (resolved conditions do not count)
@@ -106,8 +113,21 @@ type Engine struct {
 
 // New returns an empty engine for the concepts of set. Build is the usual
 // way to make one.
-func New(set *codes.Set, now time.Time) *Engine {
+func New(set *codes.Set, now time.Time) (*Engine, error) {
+	if set == nil {
+		return nil, apperr.E(apperr.Internal, "population: no code set")
+	}
+	scorer, err := risk.New(set)
+	if err != nil {
+		return nil, err
+	}
+	seg, err := segment.NewReader(set, scorer)
+	if err != nil {
+		return nil, err
+	}
 	e := &Engine{
+		seg:        seg,
+		clock:      func() time.Time { return now },
 		codes:      set,
 		cat:        newCatalog(set),
 		builtAt:    now,
@@ -117,7 +137,16 @@ func New(set *codes.Set, now time.Time) *Engine {
 	}
 	e.present = make([]Bitmap, len(e.cat.names))
 	e.any = make([]Bitmap, len(e.cat.names))
-	return e
+	return e, nil
+}
+
+// SetClock says what day people's segments are computed on when they are
+// updated. An engine starts with the day it was built, so that updates
+// agree with a rebuild; a long-running server passes time.Now.
+func (e *Engine) SetClock(now func() time.Time) {
+	e.mu.Lock()
+	e.clock = now
+	e.mu.Unlock()
 }
 
 // Build makes an engine from every person src holds, reading BuildBatch
@@ -125,10 +154,10 @@ func New(set *codes.Set, now time.Time) *Engine {
 // with the number of people loaded so far. now is recorded as the build
 // time. ctx is checked between batches.
 func Build(ctx context.Context, src Source, set *codes.Set, now time.Time, progress func(done int)) (*Engine, error) {
-	if set == nil {
-		return nil, apperr.E(apperr.Internal, "population: no code set")
+	e, err := New(set, now)
+	if err != nil {
+		return nil, err
 	}
-	e := New(set, now)
 	p := newPreparer(e)
 	after := int64(math.MinInt64)
 	for {
@@ -195,7 +224,8 @@ func (e *Engine) Remove(id int64) {
 	e.clearRow(int(r))
 	e.live.clear(int(r))
 	e.birth[r], e.death[r] = noDay, noDay
-	e.sex[r], e.practice[r], e.imd[r], e.segment[r], e.risk[r] = 0, 0, 0, 0, 0
+	e.sex[r], e.practice[r], e.imd[r], e.risk[r] = 0, 0, 0, 0
+	e.kaiser[r], e.bridges[r], e.nwl[r] = 0, 0, 0
 	e.end[r] = e.start[r]
 }
 
@@ -307,9 +337,6 @@ func onlyPeople(b *record.Batch, keep func(id int64) bool) *record.Batch {
 	return out
 }
 
-// SetSegment records a person's population segment (1..255; 0 unknown).
-func (e *Engine) SetSegment(id int64, v uint8) error { return e.setByte(id, e.segment, v) }
-
 // SetRiskBand records a person's risk band (1..255; 0 unknown).
 func (e *Engine) SetRiskBand(id int64, v uint8) error { return e.setByte(id, e.risk, v) }
 
@@ -373,7 +400,9 @@ func (e *Engine) put(p *preparer, i int, update bool) {
 		e.sex = append(e.sex, 0)
 		e.practice = append(e.practice, 0)
 		e.imd = append(e.imd, 0)
-		e.segment = append(e.segment, 0)
+		e.kaiser = append(e.kaiser, 0)
+		e.bridges = append(e.bridges, 0)
+		e.nwl = append(e.nwl, 0)
 		e.risk = append(e.risk, 0)
 		e.start = append(e.start, 0)
 		e.end = append(e.end, 0)
@@ -388,6 +417,8 @@ func (e *Engine) put(p *preparer, i int, update bool) {
 	} else {
 		e.imd[r] = 0
 	}
+	sg := p.segs[i]
+	e.kaiser[r], e.bridges[r], e.nwl[r] = uint8(sg.kaiser)+1, uint8(sg.bridges), uint8(sg.nwl)
 
 	ev := p.ev[p.off[i]:p.off[i+1]]
 	var seg *events

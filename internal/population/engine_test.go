@@ -14,6 +14,8 @@ import (
 	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/record"
 	"github.com/wholecare/wholecare/internal/registry"
+	"github.com/wholecare/wholecare/internal/risk"
+	"github.com/wholecare/wholecare/internal/segment"
 )
 
 // The oracle: each person's facts derived straight from their rows, and
@@ -230,7 +232,8 @@ func TestBreakdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []Dimension{DimPractice, DimSex, DimAgeBand, DimIMD, DimSegment, DimRiskBand} {
+	rd := mustSegmentReader(t, set)
+	for _, d := range []Dimension{DimPractice, DimSex, DimAgeBand, DimIMD, DimKaiser, DimBridges, DimNWL, DimRiskBand} {
 		gs, err := e.Breakdown(b, d, testNow)
 		if err != nil {
 			t.Fatal(err)
@@ -258,6 +261,16 @@ func TestBreakdown(t *testing.T) {
 				}
 			case DimIMD:
 				k = fmt.Sprint(o.p.IMDDecile)
+			case DimKaiser, DimBridges, DimNWL:
+				// The engine's segments must be what the rules say of the
+				// whole record, worked out here without the engine.
+				recs := risk.Records(src.people[id])
+				f, err := rd.FactsOf(&recs[0], testNow)
+				if err != nil {
+					t.Fatal(err)
+				}
+				k = map[Dimension]string{DimKaiser: fmt.Sprint(uint8(segment.Kaiser(&f).Segment)),
+					DimBridges: fmt.Sprint(uint8(segment.BridgesOf(&f).Segment)), DimNWL: fmt.Sprint(uint8(segment.NWL(&f).Segment))}[d]
 			default:
 				k = "unknown"
 			}
@@ -280,6 +293,7 @@ func TestBreakdown(t *testing.T) {
 var queries = []string{
 	"has(copd)", "has(diabetes) and age >= 40", "count(emergency_admission, 12m) >= 1",
 	"latest(hba1c, 15m) > 48", "none(flu, 12m)", "dead", "sex = male", "imd in 1..2", "practice != ZZZZZZ",
+	"kaiser in 2..3", "kaiser = 0", "bridges = 4", "nwl in 6..7",
 }
 
 func sameCohorts(t *testing.T, a, b *Engine) {
@@ -360,21 +374,18 @@ func TestUpdateRejectsOrphanRows(t *testing.T) {
 	}
 }
 
-func TestSetSegmentAndRisk(t *testing.T) {
+func TestSetRisk(t *testing.T) {
 	src := mustSynth(t, 50)
 	e := mustBuild(t, src)
-	for i, id := range src.ids[:10] {
-		if err := e.SetSegment(id, uint8(i%3+1)); err != nil {
-			t.Fatal(err)
-		}
+	for _, id := range src.ids[:10] {
 		if err := e.SetRiskBand(id, 5); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := e.SetSegment(-5, 1); !apperr.Is(err, apperr.NotFound) {
-		t.Errorf("SetSegment(unknown): err = %v, want NotFound", err)
+	if err := e.SetRiskBand(-5, 1); !apperr.Is(err, apperr.NotFound) {
+		t.Errorf("SetRiskBand(unknown): err = %v, want NotFound", err)
 	}
-	for text, want := range map[string]int{"segment = 1": 4, "segment in 2..3": 6, "risk >= 5": 10, "risk != 5": 0} {
+	for text, want := range map[string]int{"risk >= 5": 10, "risk != 5": 0} {
 		n, err := e.Count(mustParse(t, e, text), testNow)
 		if err != nil || n != want {
 			t.Errorf("Count(%s) = %d, %v; want %d", text, n, err, want)
@@ -480,4 +491,54 @@ func TestReloadRangeMatchesRebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameCohorts(t, e, mustBuild(t, src))
+}
+
+func mustSegmentReader(t testing.TB, set *codes.Set) *segment.Reader {
+	t.Helper()
+	sc, err := risk.New(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := segment.NewReader(set, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rd
+}
+
+// TestSegmentsFollowUpdates: a person's segments are recomputed when their
+// record changes, on the engine's clock.
+func TestSegmentsFollowUpdates(t *testing.T) {
+	src := mustSynth(t, 200)
+	e := mustBuild(t, src)
+	id := src.ids[0]
+	p := src.people[id]
+	p.People[0].BirthDate = testNow.AddDate(-70, 0, -1)
+	p.People[0].DateOfDeath = time.Time{}
+	p.Conditions = []record.Condition{{PersonID: id, ID: 1, Code: record.Coding{System: record.SNOMED, Code: "84114007"}, // heart failure
+		Onset: testNow.AddDate(-3, 0, 0), Status: record.ConditionActive}}
+	p.Encounters = nil
+	for i := range 2 {
+		d := testNow.AddDate(0, -2*(i+1), 0)
+		p.Encounters = append(p.Encounters, record.Encounter{PersonID: id, ID: int64(10 + i), Class: record.EmergencyAdmission, Start: d, End: d.AddDate(0, 0, 3)})
+	}
+	p.Procedures, p.Medications, p.Observations = nil, nil, nil
+	before, _ := e.Count(mustParse(t, e, "kaiser = 3 and bridges = 7"), testNow)
+	if err := e.Refresh(t.Context(), src, id); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := e.Count(mustParse(t, e, "kaiser = 3 and bridges = 7"), testNow)
+	if after != before+1 {
+		t.Errorf("kaiser = 3 and bridges = 7: %d before, %d after the update; want one more", before, after)
+	}
+	sameCohorts(t, e, mustBuild(t, src))
+
+	// A year on, the admissions have left the 12-month window.
+	e.SetClock(func() time.Time { return testNow.AddDate(1, 0, 0) })
+	if err := e.Refresh(t.Context(), src, id); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := e.Count(mustParse(t, e, "kaiser = 3 and bridges = 7"), testNow); n != before {
+		t.Errorf("a year later: %d, want %d", n, before)
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/record"
 	"github.com/wholecare/wholecare/internal/registry"
+	"github.com/wholecare/wholecare/internal/risk"
+	"github.com/wholecare/wholecare/internal/segment"
 )
 
 // An event is one dated fact about a person, as the engine keeps it:
@@ -43,10 +45,36 @@ type preparer struct {
 	off    []int // events of person i are ev[off[i]:off[i+1]]
 	ev     []tmpEvent
 
+	segs []placement // of person i
+
 	local map[int64]int
 	pid   []int // person (local index) of each raw event
 	raw   []tmpEvent
 	cache map[record.Coding][]uint16
+}
+
+// placement is where the segment rules put one person.
+type placement struct {
+	kaiser  segment.Level
+	bridges segment.Bridges
+	nwl     segment.Group
+}
+
+// place runs the segment rules for every person of b, on the engine's
+// clock.
+func (p *preparer) place(b *record.Batch) error {
+	p.e.mu.RLock()
+	now := p.e.clock()
+	p.e.mu.RUnlock()
+	p.segs = p.segs[:0]
+	for _, r := range risk.Records(b) {
+		f, err := p.e.seg.FactsOf(&r, now)
+		if err != nil {
+			return err
+		}
+		p.segs = append(p.segs, placement{segment.Kaiser(&f).Segment, segment.BridgesOf(&f).Segment, segment.NWL(&f).Segment})
+	}
+	return nil
 }
 
 func newPreparer(e *Engine) *preparer {
@@ -106,6 +134,9 @@ func (p *preparer) prepare(b *record.Batch) error {
 			return apperr.Ef(apperr.Invalid, "population: person %d twice in a batch", per.ID)
 		}
 		p.local[per.ID] = i
+	}
+	if err := p.place(b); err != nil {
+		return err
 	}
 	p.pid, p.raw = p.pid[:0], p.raw[:0]
 	for _, r := range b.Conditions {

@@ -109,8 +109,14 @@ func AgeBand(lo, hi int) Expr { return rangeExpr{DimAgeBand, lo, hi} }
 // IMDDecile: deprivation decile in lo..hi (1 most deprived).
 func IMDDecile(lo, hi int) Expr { return rangeExpr{DimIMD, lo, hi} }
 
-// Segment: population segment in lo..hi.
-func Segment(lo, hi int) Expr { return rangeExpr{DimSegment, lo, hi} }
+// Kaiser: Kaiser pyramid level in lo..hi (0 is no long-term condition).
+func Kaiser(lo, hi int) Expr { return rangeExpr{DimKaiser, lo, hi} }
+
+// Bridges: Bridges to Health segment in lo..hi (1..8).
+func Bridges(lo, hi int) Expr { return rangeExpr{DimBridges, lo, hi} }
+
+// NWL: North West London group in lo..hi (1..15).
+func NWL(lo, hi int) Expr { return rangeExpr{DimNWL, lo, hi} }
 
 // RiskBand: risk band in lo..hi.
 func RiskBand(lo, hi int) Expr { return rangeExpr{DimRiskBand, lo, hi} }
@@ -428,18 +434,12 @@ func (v *evaluator) rangeScan(x rangeExpr) (Bitmap, error) {
 		}
 		return v.scan(func(r int) bool { b := e.birth[r]; return b != noDay && b <= newest && b > oldest }), nil
 	}
-	var col []uint8
-	switch x.dim {
-	case DimIMD:
-		col = e.imd
-	case DimSegment:
-		col = e.segment
-	case DimRiskBand:
-		col = e.risk
-	default:
+	col, off, _, _, ok := e.byteColumn(x.dim)
+	if !ok {
 		return nil, apperr.Ef(apperr.Invalid, "population: %s is not a range", x.dim)
 	}
-	lo, hi := max(x.lo, 1), min(x.hi, 255) // 0 is unknown, in no range
+	// Compare stored values; a stored 0 is unknown, in no range.
+	lo, hi := max(x.lo+off, 1), min(x.hi+off, 255)
 	return v.scan(func(r int) bool { c := int(col[r]); return c >= lo && c <= hi }), nil
 }
 

@@ -20,7 +20,7 @@ import (
 //	factor  = "not" factor | "(" expr ")" | atom
 //	atom    = "has" "(" concept ")"
 //	        | "alive" | "dead"
-//	        | ("age" | "imd" | "segment" | "risk") (op int | "in" int ".." int)
+//	        | ("age" | "imd" | "kaiser" | "bridges" | "nwl" | "risk") (op int | "in" int ".." int)
 //	        | "sex" ("=" | "!=") sex | "sex" "in" "(" sex { "," sex } ")"
 //	        | "practice" ("=" | "!=") code | "practice" "in" "(" code { "," code } ")"
 //	        | "count" "(" concept "," window ")" op int
@@ -377,7 +377,7 @@ func (p *parser) factor() (Expr, error) {
 	return nil, p.err(t, "expected a condition such as has(copd), age >= 65 or count(emergency_admission, 12m) >= 2, found "+t.describe())
 }
 
-var atomWords = []string{"has", "alive", "dead", "age", "imd", "segment", "risk", "sex", "practice", "count", "latest", "none", "not"}
+var atomWords = []string{"has", "alive", "dead", "age", "imd", "kaiser", "bridges", "nwl", "risk", "sex", "practice", "count", "latest", "none", "not"}
 
 func (p *parser) atom() (Expr, error) {
 	t := p.next()
@@ -399,8 +399,12 @@ func (p *parser) atom() (Expr, error) {
 		return p.rangeTail(DimAgeBand, 150)
 	case "imd":
 		return p.rangeTail(DimIMD, 10)
-	case "segment":
-		return p.rangeTail(DimSegment, 255)
+	case "kaiser":
+		return p.rangeTail(DimKaiser, 3)
+	case "bridges":
+		return p.rangeTail(DimBridges, 8)
+	case "nwl":
+		return p.rangeTail(DimNWL, 15)
 	case "risk":
 		return p.rangeTail(DimRiskBand, 255)
 	case "sex":

@@ -29,7 +29,7 @@ func TestParse(t *testing.T) {
 		{"sex in (male, other)", "sex in (male, other)"},
 		{"age in 40..74", "age in 40..74"},
 		{"age != 40", "age in 0..39 or age >= 41"},
-		{"imd <= 3 and risk = 5 and segment > 2", "imd in 0..3 and risk = 5 and segment >= 3"},
+		{"imd <= 3 and risk = 5 and kaiser > 2 and nwl = 14", "imd in 0..3 and risk = 5 and kaiser >= 3 and nwl = 14"},
 		{"(has(copd) or has(asthma)) and alive", "(has(copd) or has(asthma)) and alive"},
 		{"not not dead", "not not not alive"},
 		{"has(copd) and age >= 65 and count(emergency_admission, 12m) >= 2 and not latest(hba1c, 15m) <= 58 and practice in (ZZ0001, ZZ0002)",

@@ -40,7 +40,7 @@ func (e *Engine) Stats() Stats {
 	}
 	s.Events = e.base.len() + e.extra.len() - e.wasted
 	s.ColumnBytes = int64(cap(e.id))*8 + int64(cap(e.birth)+cap(e.death)+cap(e.start)+cap(e.end))*4 +
-		int64(cap(e.practice))*2 + int64(cap(e.sex)+cap(e.imd)+cap(e.segment)+cap(e.risk))
+		int64(cap(e.practice))*2 + int64(cap(e.sex)+cap(e.imd)+cap(e.kaiser)+cap(e.bridges)+cap(e.nwl)+cap(e.risk))
 	s.BitmapBytes = int64(cap(e.live)) * 8
 	for i := range e.present {
 		s.BitmapBytes += int64(cap(e.present[i])+cap(e.any[i])) * 8

@@ -206,7 +206,9 @@ func checkNow(score string, now time.Time) error {
 }
 
 // Records splits a batch of whole people into one Record per person, in
-// the order of b.People. Rows of people not in b.People are ignored.
+// the order of b.People. Rows of people not in b.People are ignored. A
+// person's rows that lie together in b (as a store read returns them) are
+// shared with b, not copied: the Records are views of b.
 func Records(b *record.Batch) []Record {
 	out := make([]Record, len(b.People))
 	at := make(map[int64]int, len(b.People))
@@ -214,30 +216,31 @@ func Records(b *record.Batch) []Record {
 		out[i].Person = p
 		at[p.ID] = i
 	}
-	for _, c := range b.Conditions {
-		if i, ok := at[c.PersonID]; ok {
-			out[i].Conditions = append(out[i].Conditions, c)
-		}
-	}
-	for _, o := range b.Observations {
-		if i, ok := at[o.PersonID]; ok {
-			out[i].Observations = append(out[i].Observations, o)
-		}
-	}
-	for _, p := range b.Procedures {
-		if i, ok := at[p.PersonID]; ok {
-			out[i].Procedures = append(out[i].Procedures, p)
-		}
-	}
-	for _, e := range b.Encounters {
-		if i, ok := at[e.PersonID]; ok {
-			out[i].Encounters = append(out[i].Encounters, e)
-		}
-	}
-	for _, m := range b.Medications {
-		if i, ok := at[m.PersonID]; ok {
-			out[i].Medications = append(out[i].Medications, m)
-		}
-	}
+	split(b.Conditions, func(r *record.Condition) int64 { return r.PersonID }, at, func(i int) *[]record.Condition { return &out[i].Conditions })
+	split(b.Observations, func(r *record.Observation) int64 { return r.PersonID }, at, func(i int) *[]record.Observation { return &out[i].Observations })
+	split(b.Procedures, func(r *record.Procedure) int64 { return r.PersonID }, at, func(i int) *[]record.Procedure { return &out[i].Procedures })
+	split(b.Encounters, func(r *record.Encounter) int64 { return r.PersonID }, at, func(i int) *[]record.Encounter { return &out[i].Encounters })
+	split(b.Medications, func(r *record.Medication) int64 { return r.PersonID }, at, func(i int) *[]record.Medication { return &out[i].Medications })
 	return out
+}
+
+// split hands each run of rows about one person to that person's slice:
+// the run itself when it is the person's first (capped, so that appending
+// to it copies rather than overwrites b), appended otherwise.
+func split[T any](rows []T, person func(*T) int64, at map[int64]int, dst func(i int) *[]T) {
+	for lo := 0; lo < len(rows); {
+		id := person(&rows[lo])
+		hi := lo + 1
+		for hi < len(rows) && person(&rows[hi]) == id {
+			hi++
+		}
+		if i, ok := at[id]; ok {
+			if d := dst(i); *d == nil {
+				*d = rows[lo:hi:hi]
+			} else {
+				*d = append(*d, rows[lo:hi]...)
+			}
+		}
+		lo = hi
+	}
 }

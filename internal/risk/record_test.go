@@ -1,10 +1,12 @@
 package risk
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/wholecare/wholecare/internal/record"
+	"github.com/wholecare/wholecare/internal/registry"
 	"github.com/wholecare/wholecare/internal/synth"
 )
 
@@ -119,5 +121,39 @@ func TestAssessOnSyntheticPeople(t *testing.T) {
 	// if none register, the code lists and the generator have drifted.
 	if frail == 0 || comorbid == 0 || discharges == 0 {
 		t.Errorf("people with a deficit %d, with a Charlson condition %d, discharges %d: want some of each", frail, comorbid, discharges)
+	}
+}
+
+func TestRecordsSplitsABatch(t *testing.T) {
+	c := func(pid, id int64) record.Condition { return record.Condition{PersonID: pid, ID: id} }
+	b := &record.Batch{
+		People: []registry.Person{{ID: 1}, {ID: 2}, {ID: 3}},
+		// Person 2's rows lie in two runs; person 9 is not in the batch.
+		Conditions:  []record.Condition{c(1, 1), c(1, 2), c(2, 1), c(9, 1), c(2, 2), c(3, 1)},
+		Encounters:  []record.Encounter{{PersonID: 3, ID: 7}},
+		Medications: []record.Medication{{PersonID: 1, ID: 4}, {PersonID: 1, ID: 5}},
+	}
+	rs := Records(b)
+	ids := func(cs []record.Condition) (out []int64) {
+		for _, x := range cs {
+			out = append(out, x.PersonID*10+x.ID)
+		}
+		return out
+	}
+	if len(rs) != 3 || rs[0].Person.ID != 1 || rs[2].Person.ID != 3 {
+		t.Fatalf("Records = %+v", rs)
+	}
+	for i, want := range [][]int64{{11, 12}, {21, 22}, {31}} {
+		if got := ids(rs[i].Conditions); !slices.Equal(got, want) {
+			t.Errorf("person %d conditions = %v, want %v", i+1, got, want)
+		}
+	}
+	if len(rs[0].Medications) != 2 || len(rs[2].Encounters) != 1 || len(rs[1].Encounters) != 0 {
+		t.Errorf("medications/encounters split wrongly: %+v", rs)
+	}
+	// Appending to a view must not overwrite the next person's rows.
+	rs[0].Conditions = append(rs[0].Conditions, c(1, 3))
+	if b.Conditions[2] != c(2, 1) {
+		t.Errorf("appending to person 1's conditions overwrote the batch: %+v", b.Conditions)
 	}
 }
