@@ -29,8 +29,21 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	cfg.logFlags(fs)
 	fs.BoolVar(&cfg.replace, "replace", false, "replace a different synthetic population already in the database (or NDJSON files already in --ndjson DIR)")
 	fs.StringVar(&cfg.ndjson, "ndjson", "", "write FHIR R4 Bulk Data NDJSON files into this directory instead of the database")
-	if err := parseFlags(fs, e, args, "[--db DSN | --ndjson DIR] [--people N] [--seed S] [--now YYYY-MM-DD] [--replace]"); err != nil {
+	var link linkageSpec
+	fs.IntVar(&link.records, "linkage-records", 0, "write this many synthetic person records as a CSV for `wholecare link` (with --out), instead of a population")
+	fs.Float64Var(&link.duplicates, "duplicates", 0.2, "with --linkage-records: the share of people recorded more than once, with errors")
+	fs.StringVar(&link.out, "out", "", "with --linkage-records: the CSV file of person records")
+	fs.StringVar(&link.truth, "truth", "", "with --linkage-records: a CSV file for the true duplicate pairs (what `wholecare link --truth` reads)")
+	if err := parseFlags(fs, e, args, "[--db DSN | --ndjson DIR] [--people N] [--seed S] [--now YYYY-MM-DD] [--replace]\n"+
+		"       wholecare generate --linkage-records N [--duplicates F] [--seed S] --out FILE [--truth FILE] [--replace]"); err != nil {
 		return err
+	}
+	if link.records != 0 {
+		link.seed, link.replace = cfg.seed, cfg.replace
+		if err := link.valid(); err != nil {
+			return err
+		}
+		return generateLinkage(ctx, e, link)
 	}
 	if err := cfg.validPopulation(); err != nil {
 		return err

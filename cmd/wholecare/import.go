@@ -30,18 +30,19 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	fset := flag.NewFlagSet("import", flag.ContinueOnError)
 	cfg.dbFlag(fset)
 	cfg.logFlags(fset)
-	source := fset.String("source", "fhir:import", "name of the sending system: with each resource's id, what makes a re-import an update, not a duplicate")
+	source := fset.String("source", "", "name of the sending system: with each record's id, what makes a re-import an update, not a duplicate\n(fhir:NAME for FHIR files, default fhir:import; community:NAME for CSV person lists, default community:import)")
 	maxErrors := fset.Int("show-errors", 50, "print at most this many errors (all are counted)")
 	if err := parseFlagsArgs(fset, e, args, "[--db DSN] [--source NAME] PATH...", -1); err != nil {
 		return err
 	}
 	if fset.NArg() == 0 {
-		return &usageError{"import: name at least one file or directory of FHIR bundles (.json) or Bulk Data NDJSON (.ndjson)"}
-	}
-	if !strings.HasPrefix(*source, "fhir:") || len(*source) < 6 {
-		return &usageError{fmt.Sprintf("--source %q: use fhir:NAME, e.g. fhir:gp-emis", *source)}
+		return &usageError{"import: name at least one file or directory of FHIR bundles (.json), Bulk Data NDJSON (.ndjson) or community CSV (.csv)"}
 	}
 	files, total, err := importFiles(fset.Args())
+	if err != nil {
+		return err
+	}
+	fhirSource, csvSource, err := importSources(*source, files)
 	if err != nil {
 		return err
 	}
@@ -55,7 +56,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	}
 	defer db.Close()
 
-	im := &importer{e: e, svc: ingest.New(db), source: *source, now: time.Now(), maxErrors: *maxErrors,
+	im := &importer{e: e, svc: ingest.New(db), source: fhirSource, csvSource: csvSource, now: time.Now(), maxErrors: *maxErrors,
 		read: map[string]int{}, stored: map[string][2]int{}}
 	im.bar = newByteProgress(e.stderr, "importing", "resources", time.Now)
 	im.bar.Set(0, int(total))
@@ -88,6 +89,35 @@ type importFile struct {
 	path   string
 	ndjson bool
 	size   int64
+	csv    bool // a community person list (internal/csvfeed)
+}
+
+// importSources decides the source name of the FHIR files and of the CSV
+// files: --source names the one kind given, each kind has a default, and
+// one name cannot serve both (a source is one system speaking one format).
+func importSources(source string, files []importFile) (fhirSource, csvSource string, err error) {
+	var hasFHIR, hasCSV bool
+	for _, f := range files {
+		hasCSV = hasCSV || f.csv
+		hasFHIR = hasFHIR || !f.csv
+	}
+	fhirSource, csvSource = "fhir:import", "community:import"
+	switch {
+	case source == "":
+	case hasFHIR && hasCSV:
+		return "", "", &usageError{"--source names one sending system: import its FHIR files and its CSV files in separate runs"}
+	case hasCSV:
+		if !strings.HasPrefix(source, "community:") || len(source) < len("community:")+1 {
+			return "", "", &usageError{fmt.Sprintf("--source %q: a CSV person list comes from community:NAME, e.g. community:rio", source)}
+		}
+		csvSource = source
+	default:
+		if !strings.HasPrefix(source, "fhir:") || len(source) < 6 {
+			return "", "", &usageError{fmt.Sprintf("--source %q: use fhir:NAME, e.g. fhir:gp-emis", source)}
+		}
+		fhirSource = source
+	}
+	return fhirSource, csvSource, nil
 }
 
 // importFiles expands paths into files: directories recursively, Patient
@@ -99,11 +129,13 @@ func importFiles(paths []string) ([]importFile, int64, error) {
 	add := func(path string, size int64, explicit bool) error {
 		switch {
 		case strings.HasSuffix(path, ".ndjson"):
-			out = append(out, importFile{path, true, size})
+			out = append(out, importFile{path: path, ndjson: true, size: size})
 		case strings.HasSuffix(path, ".json"):
-			out = append(out, importFile{path, false, size})
+			out = append(out, importFile{path: path, size: size})
+		case strings.HasSuffix(path, ".csv"):
+			out = append(out, importFile{path: path, size: size, csv: true})
 		case explicit:
-			return &usageError{fmt.Sprintf("import: %s is neither .json (a bundle or resource) nor .ndjson", path)}
+			return &usageError{fmt.Sprintf("import: %s is not .json (a bundle or resource), .ndjson or .csv (a community person list)", path)}
 		default:
 			return nil
 		}
@@ -151,7 +183,7 @@ func importFiles(paths []string) ([]importFile, int64, error) {
 		return out[i].path < out[j].path
 	})
 	if len(out) == 0 {
-		return nil, 0, &usageError{"import: no .json or .ndjson files found"}
+		return nil, 0, &usageError{"import: no .json, .ndjson or .csv files found"}
 	}
 	return out, total, nil
 }
@@ -159,7 +191,8 @@ func importFiles(paths []string) ([]importFile, int64, error) {
 type importer struct {
 	e         *env
 	svc       *ingest.Service
-	source    string
+	source    string // of FHIR files
+	csvSource string // of CSV person lists
 	now       time.Time
 	bar       *progressBar
 	maxErrors int
@@ -213,6 +246,11 @@ func (im *importer) file(ctx context.Context, f importFile, total int64) error {
 		im.bar.Set(int(im.bytesDone+cr.n.Load()), int(total))
 	}
 	defer func() { im.bytesDone += f.size }()
+	if f.csv {
+		err := im.csvFile(ctx, f.path, cr)
+		progress()
+		return err
+	}
 	if f.ndjson {
 		br := bufio.NewReaderSize(cr, 64<<10)
 		if first, _ := br.Peek(4096); len(bytes.TrimSpace(first)) > 0 && !bytes.Contains(first, []byte(`"resourceType"`)) {

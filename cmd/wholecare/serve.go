@@ -18,11 +18,13 @@ import (
 	"github.com/wholecare/wholecare/internal/audit"
 	"github.com/wholecare/wholecare/internal/auth"
 	"github.com/wholecare/wholecare/internal/auth/oidc"
+	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/fhir/rest"
 	"github.com/wholecare/wholecare/internal/httpapi"
 	"github.com/wholecare/wholecare/internal/ingest"
 	"github.com/wholecare/wholecare/internal/metrics"
 	"github.com/wholecare/wholecare/internal/sqlstore"
+	"github.com/wholecare/wholecare/internal/summary"
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -112,7 +114,17 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 	fhirAPI := rest.New(rest.Deps{Store: db, Guard: policy.Guard(), Ingest: ingest.New(db), Log: log, Now: time.Now,
 		Base: rest.Prefix, ExportDir: exportDir})
 	defer fhirAPI.Close()
-	deps := httpapi.Deps{Log: log, Store: db, Metrics: reg, Version: buildVersion(),
+	set, err := codes.Load()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	summaries, err := summary.NewService(db, set)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	deps := httpapi.Deps{Log: log, Store: db, Metrics: reg, Version: buildVersion(), Summaries: summaries,
 		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, FHIR: fhirAPI, TLS: tls, Now: time.Now,
 		Population: buildPopulation(ctx, db, log, time.Now)}
 	if cfg.oidcIssuer != "" {

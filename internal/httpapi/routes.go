@@ -66,6 +66,9 @@ func (s *Server) routes() {
 		s.add("POST /api/v1/people/{id}/break-glass", person, s.serve(s.handleBreakGlass()))
 		s.add("GET /api/v1/people/{id}/access-log", person, s.serve(s.handleAccessLog()))
 		s.add("GET /api/v1/me/access-log", person, s.serve(s.handleMyAccessLog()))
+		if s.deps.Summaries != nil {
+			s.add("GET /api/v1/people/{id}/summary", person, s.serve(s.handleSummary()))
+		}
 
 		s.add("GET /api/v1/break-glass", permitted, s.serve(s.handleGrants()))
 		s.add("POST /api/v1/break-glass/{id}/review", permitted, s.serve(s.handleReviewGrant()))

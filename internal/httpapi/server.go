@@ -50,6 +50,9 @@ type Deps struct {
 	Population Population
 	TLS        bool // served over TLS: Secure cookies and HSTS
 	Now        func() time.Time
+
+	// Summaries builds person summaries; nil for none.
+	Summaries Summaries
 }
 
 // Server is the HTTP handler with its instruments.

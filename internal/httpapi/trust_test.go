@@ -19,11 +19,13 @@ import (
 	"github.com/wholecare/wholecare/internal/access"
 	"github.com/wholecare/wholecare/internal/audit"
 	"github.com/wholecare/wholecare/internal/auth"
+	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/directory"
 	"github.com/wholecare/wholecare/internal/fhir/rest"
 	"github.com/wholecare/wholecare/internal/ingest"
 	"github.com/wholecare/wholecare/internal/metrics"
 	"github.com/wholecare/wholecare/internal/sqlstore"
+	"github.com/wholecare/wholecare/internal/summary"
 	"github.com/wholecare/wholecare/internal/synth"
 )
 
@@ -140,8 +142,16 @@ func newTrustWorld(t testing.TB) *trustWorld {
 	fhirAPI := rest.New(rest.Deps{Store: db, Guard: pol.Guard(), Ingest: ingest.New(db), Log: slog.New(slog.DiscardHandler),
 		Now: w.clock.now, Base: rest.Prefix, ExportDir: t.TempDir()})
 	t.Cleanup(fhirAPI.Close)
+	set, err := codes.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	summaries, err := summary.NewService(db, set)
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.srv = New(Deps{Log: slog.New(slog.DiscardHandler), Store: db, Metrics: newMetrics(), Version: "test",
-		Auth: w.authn, Policy: pol, Data: db, Audit: db, FHIR: fhirAPI, Now: w.clock.now})
+		Auth: w.authn, Policy: pol, Data: db, Audit: db, FHIR: fhirAPI, Now: w.clock.now, Summaries: summaries})
 	w.ts = httptest.NewServer(w.srv)
 	t.Cleanup(w.ts.Close)
 	return w
@@ -284,6 +294,7 @@ func TestAccessMatrix(t *testing.T) {
 		allowed      want
 	}{
 		{"GET", "/api/v1/people/%d", nil, readsRecord},
+		{"GET", "/api/v1/people/%d/summary", nil, readsRecord},
 		{"GET", "/fhir/R4/Patient/p%d", nil, readsRecord},
 		{"GET", "/fhir/R4/Observation?patient=Patient/p%d", nil, readsRecord},
 		{"GET", "/fhir/R4/Patient/p%d/$everything", nil, readsRecord},

@@ -64,15 +64,6 @@ func mustReadFEBRL(t testing.TB, path string) []Record {
 	return out
 }
 
-type pairKey struct{ a, b string }
-
-func key(a, b string) pairKey {
-	if a > b {
-		a, b = b, a
-	}
-	return pairKey{a, b}
-}
-
 func mustReadTruth(t testing.TB, path string) map[pairKey]bool {
 	t.Helper()
 	f, err := os.Open(path)

@@ -1,17 +1,21 @@
 package linkage
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/wholecare/wholecare/internal/registry"
 )
 
-// Test data: UK-shaped people, some recorded more than once with the
-// errors real registrations have (typos, nicknames, swapped names,
-// transposed dates, a move, a missing NHS number). Deterministic from a
-// seed.
+// Synthetic person records: UK-shaped people, some recorded more than once
+// with the errors real registrations have (typos, nicknames, swapped
+// names, transposed dates, a move, a missing NHS number), with the truth of
+// which records are the same person. Deterministic from a seed. Tests and
+// benchmarks measure the linker on them, and `wholecare generate
+// --linkage-records` writes them out; they are never real people.
 
 var (
 	genGiven = strings.Fields(`james john robert michael william david richard joseph thomas charles
@@ -197,6 +201,31 @@ func genHousemate(r *rand.Rand, h Record, id string) Record {
 		m.BirthDate = h.BirthDate
 	}
 	return m
+}
+
+type pairKey struct{ a, b string }
+
+// key is the pair of record ids in a fixed order.
+func key(a, b string) pairKey {
+	if a > b {
+		a, b = b, a
+	}
+	return pairKey{a, b}
+}
+
+// Synthetic makes n records of which about a share dup are duplicated
+// (see genRecords), and the true pairs of duplicate record ids, each pair
+// in id order, sorted.
+func Synthetic(n int, dup float64, seed uint64) ([]Record, [][2]string) {
+	recs, truth := genRecords(n, dup, seed)
+	pairs := make([][2]string, 0, len(truth))
+	for k := range truth {
+		pairs = append(pairs, [2]string{k.a, k.b})
+	}
+	slices.SortFunc(pairs, func(x, y [2]string) int {
+		return cmp.Or(strings.Compare(x[0], y[0]), strings.Compare(x[1], y[1]))
+	})
+	return recs, pairs
 }
 
 // genRecords makes n records: people, a share of them living with one to
