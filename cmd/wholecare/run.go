@@ -139,7 +139,7 @@ func parseFlags(fs *flag.FlagSet, e *env, args []string, synopsis string) error 
 func parseFlagsArgs(fs *flag.FlagSet, e *env, args []string, synopsis string, maxArgs int) error {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	err := fs.Parse(args)
+	err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintf(e.stdout, "Usage: wholecare %s %s\n\n", fs.Name(), synopsis)
 		fs.SetOutput(e.stdout)
@@ -153,6 +153,33 @@ func parseFlagsArgs(fs *flag.FlagSet, e *env, args []string, synopsis string, ma
 		return &usageError{fmt.Sprintf("%s: unexpected argument %q (see wholecare %s --help)", fs.Name(), fs.Arg(maxArgs), fs.Name())}
 	}
 	return nil
+}
+
+// parseInterspersed parses flags wherever they stand among the arguments
+// (`wholecare link a.csv --truth t.csv` as well as `link --truth t.csv
+// a.csv`), as people type them; after "--" everything is an argument.
+// fs.Args() is then the arguments alone, in order.
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		i := 0
+		for i < len(rest) && (rest[i] == "-" || !strings.HasPrefix(rest[i], "-")) {
+			i++
+		}
+		pos = append(pos, rest[:i]...)
+		if args = rest[i:]; len(args) == 0 {
+			break
+		}
+	}
+	return fs.Parse(append([]string{"--"}, pos...))
 }
 
 // buildVersion is the version to report.

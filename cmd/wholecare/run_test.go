@@ -3,12 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -195,5 +197,34 @@ func TestServeEndToEnd(t *testing.T) {
 		if status, body := get(t, base+path); status != 200 || !strings.Contains(body, want) {
 			t.Errorf("GET %s = %d %q, want 200 containing %q", path, status, body, want)
 		}
+	}
+}
+
+func TestFlagsMayFollowArguments(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want []string
+		n    int
+	}{
+		{[]string{"a.csv", "--n", "3", "b.csv"}, []string{"a.csv", "b.csv"}, 3},
+		{[]string{"--n", "2", "a.csv"}, []string{"a.csv"}, 2},
+		{[]string{"a.csv", "-", "--n=4"}, []string{"a.csv", "-"}, 4},
+		{[]string{"a.csv", "--", "--n", "5"}, []string{"a.csv", "--n", "5"}, 0},
+		{nil, nil, 0},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		n := fs.Int("n", 0, "")
+		if err := parseInterspersed(fs, c.args); err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		if got := fs.Args(); !slices.Equal(got, c.want) || *n != c.n {
+			t.Errorf("%q: args %q, n %d; want %q, %d", c.args, got, *n, c.want, c.n)
+		}
+	}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if err := parseInterspersed(fs, []string{"a.csv", "--nope"}); err == nil {
+		t.Error("an unknown flag after an argument was accepted")
 	}
 }
