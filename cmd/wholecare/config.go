@@ -30,6 +30,8 @@ type config struct {
 
 	exportDir string // where FHIR bulk export files are written
 
+	noLinkage bool // incoming people are never matched to the registry by record linkage
+
 	// OpenID Connect sign-in: all four or none.
 	oidcIssuer, oidcClientID, oidcClientSecret, oidcRedirect string
 }

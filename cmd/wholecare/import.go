@@ -30,6 +30,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	fset := flag.NewFlagSet("import", flag.ContinueOnError)
 	cfg.dbFlag(fset)
 	cfg.logFlags(fset)
+	cfg.linkageFlag(fset)
 	source := fset.String("source", "", "name of the sending system: with each record's id, what makes a re-import an update, not a duplicate\n(fhir:NAME for FHIR files, default fhir:import; community:NAME for CSV person lists, default community:import)")
 	maxErrors := fset.Int("show-errors", 50, "print at most this many errors (all are counted)")
 	if err := parseFlagsArgs(fset, e, args, "[--db DSN] [--source NAME] PATH...", -1); err != nil {
@@ -55,6 +56,9 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if _, err := buildLinkIndex(ctx, e, cfg, db, log); err != nil {
+		return err
+	}
 
 	im := &importer{e: e, svc: ingest.New(db), source: fhirSource, csvSource: csvSource, now: time.Now(), maxErrors: *maxErrors,
 		read: map[string]int{}, stored: map[string][2]int{}}

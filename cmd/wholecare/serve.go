@@ -33,6 +33,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	cfg.dbFlag(fs)
 	cfg.addrFlag(fs)
 	cfg.mllpFlag(fs)
+	cfg.linkageFlag(fs)
 	cfg.trustFlags(fs)
 	cfg.logFlags(fs)
 	if err := parseFlags(fs, e, args, "[--db DSN] [--addr HOST:PORT] [--mllp-addr HOST:PORT]"); err != nil {
@@ -111,8 +112,17 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 	if exportDir == "" {
 		exportDir = filepath.Join(os.TempDir(), "wholecare-exports")
 	}
-	fhirAPI := rest.New(rest.Deps{Store: db, Guard: policy.Guard(), Ingest: ingest.New(db), Log: log, Now: time.Now,
-		Base: rest.Prefix, ExportDir: exportDir})
+	index, err := buildLinkIndex(ctx, e, cfg, db, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	fhirDeps := rest.Deps{Store: db, Guard: policy.Guard(), Ingest: ingest.New(db), Log: log, Now: time.Now,
+		Base: rest.Prefix, ExportDir: exportDir}
+	if index != nil {
+		fhirDeps.Matcher = index
+	}
+	fhirAPI := rest.New(fhirDeps)
 	defer fhirAPI.Close()
 	set, err := codes.Load()
 	if err != nil {
@@ -125,7 +135,7 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		return err
 	}
 	deps := httpapi.Deps{Log: log, Store: db, Metrics: reg, Version: buildVersion(), Summaries: summaries,
-		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, FHIR: fhirAPI, TLS: tls, Now: time.Now,
+		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, FHIR: fhirAPI, Reviews: db, TLS: tls, Now: time.Now,
 		Population: buildPopulation(ctx, db, log, time.Now)}
 	if cfg.oidcIssuer != "" {
 		prov, err := oidc.Discover(ctx, oidc.Config{Issuer: cfg.oidcIssuer, ClientID: cfg.oidcClientID,

@@ -28,6 +28,13 @@ const (
 	ReviewBreakGlass Permission = "break-glass.review"
 	ManageUsers      Permission = "users.manage"
 	ReadAggregates   Permission = "aggregates.read" // population counts, small numbers suppressed
+	// ReviewLinkage is deciding whether two registry records are one
+	// person: it shows both people's demographics to someone with no care
+	// relationship to either, and a confirmation merges them. That is the
+	// records management of the registry, not care, so it belongs to
+	// administrators (who look after data sources), and every look and
+	// decision is audited against both people.
+	ReviewLinkage Permission = "registry.review"
 )
 
 // personal is the set of permissions that are about one person's data and
@@ -46,7 +53,7 @@ var permissions = map[auth.Role][]Permission{
 	auth.ProviderManager: {ReadAggregates},
 	auth.Commissioner:    {ReadAggregates},
 	auth.Analyst:         {ReadAggregates},
-	auth.Administrator:   {ReadAudit, ReviewBreakGlass, ManageUsers},
+	auth.Administrator:   {ReadAudit, ReviewBreakGlass, ManageUsers, ReviewLinkage},
 	auth.SystemClient:    {ReadRecord, WriteRecord, ReadConsent}, // narrowed by the token's scopes
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/auth"
+	"github.com/wholecare/wholecare/internal/linkage"
 )
 
 // guard is what a route demands before its handler runs.
@@ -79,6 +80,12 @@ func (s *Server) routes() {
 		}
 		if s.deps.Audit != nil {
 			s.add("GET /api/v1/audit", permitted, s.serve(s.handleAudit()))
+		}
+		if s.deps.Reviews != nil {
+			s.add("GET /api/v1/linkage/reviews", permitted, s.serve(s.handleLinkReviews()))
+			s.add("GET /api/v1/linkage/reviews/{id}", permitted, s.serve(s.handleLinkReview()))
+			s.add("POST /api/v1/linkage/reviews/{id}/confirm", permitted, s.serve(s.handleDecideLinkReview(linkage.ReviewConfirmed)))
+			s.add("POST /api/v1/linkage/reviews/{id}/reject", permitted, s.serve(s.handleDecideLinkReview(linkage.ReviewRejected)))
 		}
 	}
 	if s.deps.FHIR != nil {

@@ -48,8 +48,12 @@ type Deps struct {
 	// Population is the in-memory population engine for cohort counts;
 	// nil for none.
 	Population Population
-	TLS        bool // served over TLS: Secure cookies and HSTS
-	Now        func() time.Time
+	// Reviews is record linkage's review queue, nil for none; Merger
+	// merges a confirmed pair (without one, confirming is refused).
+	Reviews ReviewStore
+	Merger  PeopleMerger
+	TLS     bool // served over TLS: Secure cookies and HSTS
+	Now     func() time.Time
 
 	// Summaries builds person summaries; nil for none.
 	Summaries Summaries

@@ -140,7 +140,7 @@ func newTrustWorld(t testing.TB) *trustWorld {
 	t.Cleanup(rec.Close)
 	pol := access.New(db, rec, access.Config{}, slog.New(slog.DiscardHandler), w.clock.now)
 	fhirAPI := rest.New(rest.Deps{Store: db, Guard: pol.Guard(), Ingest: ingest.New(db), Log: slog.New(slog.DiscardHandler),
-		Now: w.clock.now, Base: rest.Prefix, ExportDir: t.TempDir()})
+		Now: w.clock.now, Base: rest.Prefix, ExportDir: t.TempDir(), Matcher: mustLinkIndex(t, db)})
 	t.Cleanup(fhirAPI.Close)
 	set, err := codes.Load()
 	if err != nil {
@@ -151,7 +151,7 @@ func newTrustWorld(t testing.TB) *trustWorld {
 		t.Fatal(err)
 	}
 	w.srv = New(Deps{Log: slog.New(slog.DiscardHandler), Store: db, Metrics: newMetrics(), Version: "test",
-		Auth: w.authn, Policy: pol, Data: db, Audit: db, FHIR: fhirAPI, Now: w.clock.now, Summaries: summaries})
+		Auth: w.authn, Policy: pol, Data: db, Audit: db, FHIR: fhirAPI, Reviews: db, Now: w.clock.now, Summaries: summaries})
 	w.ts = httptest.NewServer(w.srv)
 	t.Cleanup(w.ts.Close)
 	return w
@@ -305,6 +305,9 @@ func TestAccessMatrix(t *testing.T) {
 			"consent withdrawn": set(),
 			"break-glass":       set(staff...),
 		}},
+		// Patient/$match with the person's own demographics: allowed when
+		// the answer holds them (the "?" makes the loop count the results).
+		{"POST", "/fhir/R4/Patient/$match?for=%d", func(id int64) any { return w.matchParameters(id) }, readsRecord},
 		{"GET", "/api/v1/people/%d/access-log", nil, want{
 			"relationship":      set(auth.ServiceUser, auth.Carer),
 			"no relationship":   set(),
@@ -340,7 +343,11 @@ func TestAccessMatrix(t *testing.T) {
 			}
 			for _, rt := range routes {
 				path := fmt.Sprintf(rt.path, sit.person)
-				status, body := c.do(rt.method, path, rt.body)
+				reqBody := rt.body
+				if f, ok := reqBody.(func(int64) any); ok {
+					reqBody = f(sit.person)
+				}
+				status, body := c.do(rt.method, path, reqBody)
 				allowed := status >= 200 && status < 300
 				if strings.Contains(path, "?") && allowed {
 					// A search answers what the caller may see: nothing, for

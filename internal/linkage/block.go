@@ -57,7 +57,7 @@ func blockingRules() []blockingRule {
 		if id == 0 {
 			return ""
 		}
-		return string(c.names[id].runes[0])
+		return string(c.name(id).runes[0])
 	}
 	prefix := func(rs []rune, n int) string {
 		if len(rs) < n {
@@ -78,10 +78,10 @@ func blockingRules() []blockingRule {
 		{"local-id", func(c *corpus, p *prepared) string { return p.localID }, []field{fLocalID}, true},
 		{"postcode", func(c *corpus, p *prepared) string { return p.postcode }, []field{fPostcode}, false},
 		{"family-phonetic+birth-year", func(c *corpus, p *prepared) string {
-			return join(c.names[p.family].code, year(p))
+			return join(c.name(p.family).code, year(p))
 		}, []field{fFamily, fBirth}, true},
 		{"given-phonetic+birth-date", func(c *corpus, p *prepared) string {
-			return join(c.names[p.given].code, birth(p))
+			return join(c.name(p.given).code, birth(p))
 		}, []field{fGiven, fBirth}, true},
 		{"birth-date+family-initial", func(c *corpus, p *prepared) string {
 			return join(birth(p), initial(c, p.family))
@@ -94,14 +94,14 @@ func blockingRules() []blockingRule {
 			// shares this key with the right way round. It is also the
 			// one identity rule that leaves the date of birth free, so
 			// where EM learns how often a match's dates disagree.
-			g, f := c.names[p.given].sound, c.names[p.family].sound
+			g, f := c.name(p.given).sound, c.name(p.family).sound
 			if g > f {
 				g, f = f, g
 			}
 			return join(g, f)
 		}, []field{fGiven, fFamily}, true},
 		{"given-initial+family-prefix+postcode-district", func(c *corpus, p *prepared) string {
-			return join(initial(c, p.given), prefix(c.names[p.family].runes, 3), area(p))
+			return join(initial(c, p.given), prefix(c.name(p.family).runes, 3), area(p))
 		}, []field{fGiven, fFamily, fPostcode}, false},
 		{"house-number+street+postcode-start", func(c *corpus, p *prepared) string {
 			// The first number of the address, the first four letters of
@@ -109,8 +109,8 @@ func blockingRules() []blockingRule {
 			// "12 tullaroop street", 4011 → 12|tull|4. Every town has a
 			// 12 High Street.
 			for k, id := range p.addr {
-				if w := &c.words[id]; w.numeric && k+1 < len(p.addr) && !c.words[p.addr[k+1]].numeric {
-					return join(w.text, prefix(c.words[p.addr[k+1]].runes, 4), prefixString(p.postcode, 1))
+				if w := c.word(id); w.numeric && k+1 < len(p.addr) && !c.word(p.addr[k+1]).numeric {
+					return join(w.text, prefix(c.word(p.addr[k+1]).runes, 4), prefixString(p.postcode, 1))
 				}
 			}
 			return ""

@@ -76,6 +76,11 @@ type corpus struct {
 	recs  []prepared
 	names []name  // names[0] is the missing name
 	words []token // address words
+	// extraNames and extraWords are a query's names and words that the
+	// vocabulary lacks, numbered after it, so that a query is compared
+	// without writing to a vocabulary others are reading.
+	extraNames []name
+	extraWords []token
 }
 
 // name is one normalised name with what the comparisons need of it.
@@ -96,6 +101,7 @@ type prepared struct {
 	district      uint8   // length of a UK postcode's district (outward code); 0 for anything else
 	addr          []int32 // address words, into corpus.words
 	nhs           string  // a valid NHS number, else ""
+	nhsVerified   bool    // nhs was traced against the spine
 	localID       string
 }
 
@@ -180,69 +186,126 @@ func normaliseSex(s registry.Sex) uint8 {
 // newCorpus prepares records. Address words are weighted by their inverse
 // document frequency over all the records, so it needs them all at once.
 func newCorpus(recs []Record) *corpus {
-	c := &corpus{recs: make([]prepared, len(recs)), names: []name{{}}}
-	nick := parseNicknames(nicknameData)
-	nameIDs := map[string]int32{}
-	intern := func(raw string) int32 {
-		k := normaliseName(raw)
-		if k == "" {
-			return 0
-		}
-		id, ok := nameIDs[k]
-		if !ok {
-			id = int32(len(c.names))
-			nameIDs[k] = id
-			c.names = append(c.names, name{key: k, runes: []rune(k), code: NYSIIS(k), sound: Soundex(k), groups: nick[k]})
-		}
-		return id
-	}
-	wordIDs := map[string]int32{}
-	var words []string
-	var df []int32
-	withAddress := 0
+	b := newCorpusBuilder()
+	b.c.recs = make([]prepared, len(recs))
 	for i := range recs {
-		r := &recs[i]
-		p := &c.recs[i]
-		p.given, p.family = intern(r.GivenName), intern(r.FamilyName)
-		if d := r.BirthDate; !d.IsZero() && d.Year > 0 && d.Year <= 9999 && d.Month >= 0 && d.Month <= 99 && d.Day >= 0 && d.Day <= 99 {
-			copy(p.birth[:], d.digits())
-		}
-		p.sex = normaliseSex(r.Sex)
-		p.postcode = normalisePostcode(r.Postcode)
-		_, district := ukPostcodeParts(p.postcode)
-		p.district = uint8(len(district))
-		if ts := addressTokens(r.Address); len(ts) > 0 {
-			withAddress++
-			p.addr = make([]int32, len(ts))
-			for k, t := range ts {
-				id, ok := wordIDs[t]
-				if !ok {
-					id = int32(len(words))
-					wordIDs[t] = id
-					words = append(words, t)
-					df = append(df, 0)
-				}
-				p.addr[k] = id
-				if !slices.Contains(p.addr[:k], id) {
-					df[id]++
-				}
+		b.prepare(&recs[i], &b.c.recs[i])
+	}
+	b.weighWords()
+	return b.c
+}
+
+// corpusBuilder interns the names and address words of records as they
+// are prepared, and counts in how many records each word occurs.
+type corpusBuilder struct {
+	c           *corpus
+	nick        nicknames
+	nameIDs     map[string]int32
+	wordIDs     map[string]int32
+	df          []int32 // records each word occurs in
+	withAddress int     // records with an address
+}
+
+func newCorpusBuilder() *corpusBuilder {
+	return &corpusBuilder{c: &corpus{names: []name{{}}}, nick: parseNicknames(nicknameData),
+		nameIDs: map[string]int32{}, wordIDs: map[string]int32{}}
+}
+
+func (b *corpusBuilder) newName(k string) name {
+	return name{key: k, runes: []rune(k), code: NYSIIS(k), sound: Soundex(k), groups: b.nick[k]}
+}
+
+func (b *corpusBuilder) intern(raw string) int32 {
+	k := normaliseName(raw)
+	if k == "" {
+		return 0
+	}
+	id, ok := b.nameIDs[k]
+	if !ok {
+		id = int32(len(b.c.names))
+		b.nameIDs[k] = id
+		b.c.names = append(b.c.names, b.newName(k))
+	}
+	return id
+}
+
+// prepare normalises r into p, interning its names and words.
+func (b *corpusBuilder) prepare(r *Record, p *prepared) {
+	p.given, p.family = b.intern(r.GivenName), b.intern(r.FamilyName)
+	prepareValues(r, p)
+	if ts := addressTokens(r.Address); len(ts) > 0 {
+		b.withAddress++
+		p.addr = make([]int32, len(ts))
+		for k, t := range ts {
+			id, ok := b.wordIDs[t]
+			if !ok {
+				id = int32(len(b.c.words))
+				b.wordIDs[t] = id
+				// Weighed by weighWords once every record is in; a word
+				// first seen later keeps the weight of a unique word.
+				b.c.words = append(b.c.words, newToken(t, 0))
+				b.df = append(b.df, 0)
+			}
+			p.addr[k] = id
+			if !slices.Contains(p.addr[:k], id) {
+				b.df[id]++
 			}
 		}
-		if n := registry.NormaliseNHSNumber(strings.TrimSpace(r.NHSNumber)); registry.ValidNHSNumber(n) {
-			p.nhs = n
-		}
-		p.localID = strings.ToUpper(strings.Join(strings.Fields(r.LocalID), ""))
 	}
-	c.words = make([]token, len(words))
-	for id, w := range words {
-		c.words[id] = newToken(w, math.Log(float64(withAddress+1)/float64(df[id])))
+}
+
+// prepareValues normalises everything but the names and address words.
+func prepareValues(r *Record, p *prepared) {
+	if d := r.BirthDate; !d.IsZero() && d.Year > 0 && d.Year <= 9999 && d.Month >= 0 && d.Month <= 99 && d.Day >= 0 && d.Day <= 99 {
+		copy(p.birth[:], d.digits())
 	}
-	return c
+	p.sex = normaliseSex(r.Sex)
+	p.postcode = normalisePostcode(r.Postcode)
+	_, district := ukPostcodeParts(p.postcode)
+	p.district = uint8(len(district))
+	if n := registry.NormaliseNHSNumber(strings.TrimSpace(r.NHSNumber)); registry.ValidNHSNumber(n) {
+		p.nhs = n
+		p.nhsVerified = r.NHSVerified
+	}
+	p.localID = strings.ToUpper(strings.Join(strings.Fields(r.LocalID), ""))
+}
+
+// weighWords sets every address word's weight to its inverse document
+// frequency over the records prepared so far.
+func (b *corpusBuilder) weighWords() {
+	for id := range b.c.words {
+		b.c.words[id].weight = b.wordWeight(b.df[id])
+	}
+}
+
+func (b *corpusBuilder) wordWeight(df int32) float64 {
+	return math.Log(float64(b.withAddress+1) / float64(max(df, 1)))
+}
+
+// name is the vocabulary entry of a name id; ids past the vocabulary are
+// a query's own names (see Index.Match).
+func (c *corpus) name(id int32) *name {
+	if int(id) < len(c.names) {
+		return &c.names[id]
+	}
+	return &c.extraNames[int(id)-len(c.names)]
+}
+
+// word is the vocabulary entry of an address word id, like name.
+func (c *corpus) word(id int32) *token {
+	if int(id) < len(c.words) {
+		return &c.words[id]
+	}
+	return &c.extraWords[int(id)-len(c.words)]
 }
 
 // compare puts records i and j into a level on every field.
 func (c *corpus) compare(i, j int) levels {
-	a, b := &c.recs[i], &c.recs[j]
+	return c.compareRecs(&c.recs[i], &c.recs[j])
+}
+
+// compareRecs puts two prepared records into a level on every field.
+func (c *corpus) compareRecs(a, b *prepared) levels {
 	var lv levels
 	lv[fGiven] = c.compareGiven(a, b)
 	if lv[fGiven] == givenSwapped {
@@ -283,7 +346,7 @@ func (c *corpus) compare(i, j int) levels {
 
 // jw is the Jaro–Winkler similarity of two names, both present.
 func (c *corpus) jw(x, y int32) float64 {
-	return jaroWinkler(c.names[x].runes, c.names[y].runes)
+	return jaroWinkler(c.name(x).runes, c.name(y).runes)
 }
 
 // swapped reports whether the given and family names of a appear the other
@@ -312,7 +375,7 @@ func (c *corpus) compareGiven(a, b *prepared) uint8 {
 	if a.given == b.given {
 		return givenExact
 	}
-	x, y := &c.names[a.given], &c.names[b.given]
+	x, y := c.name(a.given), c.name(b.given)
 	if relatedGroups(x.groups, y.groups) {
 		return givenNickname
 	}
@@ -339,7 +402,7 @@ func (c *corpus) compareFamily(a, b *prepared) uint8 {
 	if a.family == b.family {
 		return familyExact
 	}
-	x, y := &c.names[a.family], &c.names[b.family]
+	x, y := c.name(a.family), c.name(b.family)
 	jw := jaroWinkler(x.runes, y.runes)
 	switch {
 	case jw >= 0.92:
@@ -397,7 +460,7 @@ func (c *corpus) compareAddress(a, b *prepared) uint8 {
 	if slices.Equal(a.addr, b.addr) {
 		return addressExact
 	}
-	s := tokenSimilarity(c.words, a.addr, b.addr)
+	s := c.tokenSimilarity(a.addr, b.addr)
 	switch {
 	case s >= 0.9:
 		return address90

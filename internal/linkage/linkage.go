@@ -40,6 +40,11 @@ type Record struct {
 	Postcode   string       // as written; UK postcodes also compare by sector and district
 	Address    string       // every address line, in any layout
 	NHSNumber  string       // used only when it passes the check digit
+	// NHSVerified says the NHS number was traced against the spine. Two
+	// verified numbers that agree are one person whatever else differs;
+	// an unverified one agreeing is strong evidence, weighed like any
+	// other. (A batch Linker links on any valid number that agrees.)
+	NHSVerified bool
 	// LocalID is another identifier the sources share but do not guarantee
 	// (a hospital number, a social care id, a benefits number). It is
 	// compared like any other field, never trusted on its own.

@@ -262,6 +262,13 @@ func (l *Linker) Train(ctx context.Context) (*Model, error) {
 	l.model = l.sc.model(p, res)
 	l.model.TrainingPairs = seen
 	l.model.RandomPairs = nRandom
+	// The training walk counted the distinct candidates: in a
+	// deduplication each is a candidate of two records.
+	if n := len(l.c.recs) - l.nA; !l.dedupe && n > 0 {
+		l.model.CandidatesPerRecord = float64(l.stats.Candidates) / float64(n)
+	} else if l.dedupe && l.nA > 0 {
+		l.model.CandidatesPerRecord = 2 * float64(l.stats.Candidates) / float64(l.nA)
+	}
 	l.trained = true
 	return l.model, nil
 }

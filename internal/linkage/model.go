@@ -1,6 +1,10 @@
 package linkage
 
-import "math"
+import (
+	"math"
+
+	"github.com/wholecare/wholecare/internal/apperr"
+)
 
 // Model is a fitted Fellegi–Sunter model: what each level of each field
 // says about a match, and the thresholds that turn a score into an
@@ -17,8 +21,12 @@ type Model struct {
 	TrainingPairs int64
 	// RandomPairs is the number of random pairs that seeded u.
 	RandomPairs int
-	Iterations  int
-	Converged   bool
+	// CandidatesPerRecord is how many candidates a record of the
+	// training data met on average (in a link, a record of the second
+	// list): an Index rescales the prior by it (see Index.Calibrate).
+	CandidatesPerRecord float64
+	Iterations          int
+	Converged           bool
 }
 
 // FieldModel is one field's comparison.
@@ -48,44 +56,51 @@ func (m *Model) weightAt(p float64) float64 {
 
 // termFreq is how often each value of a field occurs, for adjusting the
 // weight of an exact agreement: agreeing on "white" says less than on
-// "tullaroop".
+// "tullaroop". It can be kept current as values come and go (an Index).
 type termFreq struct {
 	count map[string]int32
 	total float64
-	// typical is the frequency of the value a random agreeing pair
-	// shares, on average (Σp³/Σp²): a value that common keeps the
-	// level's fitted weight.
-	typical float64
+	// s2 and s3 are the sums of the squares and cubes of the counts: the
+	// frequency of the value a random agreeing pair shares is, on
+	// average, Σp³/Σp² = s3/(s2·total), and a value that common keeps
+	// the level's fitted weight.
+	s2, s3 float64
 }
 
 func newTermFreq(n int, value func(i int) string) termFreq {
 	t := termFreq{count: map[string]int32{}}
 	for i := range n {
-		if v := value(i); v != "" {
-			t.count[v]++
-			t.total++
-		}
-	}
-	var s2, s3 float64
-	for _, c := range t.count {
-		p := float64(c) / t.total
-		s2 += p * p
-		s3 += p * p * p
-	}
-	if s2 > 0 {
-		t.typical = s3 / s2
+		t.add(value(i), 1)
 	}
 	return t
+}
+
+// add counts delta (1 or -1) more records with value v.
+func (t *termFreq) add(v string, delta int32) {
+	if v == "" {
+		return
+	}
+	c := float64(t.count[v])
+	n := c + float64(delta)
+	t.s2 += n*n - c*c
+	t.s3 += n*n*n - c*c*c
+	t.total += float64(delta)
+	if n <= 0 {
+		delete(t.count, v)
+		return
+	}
+	t.count[v] = int32(n)
 }
 
 // adjustment is the change in bits to an exact agreement on v, bounded so
 // that neither a unique value nor a very common one dominates a pair.
 func (t *termFreq) adjustment(v string) float64 {
 	c := t.count[v]
-	if c == 0 || t.typical == 0 {
+	if c == 0 || t.s3 == 0 {
 		return 0
 	}
-	ratio := (float64(c) / t.total) / t.typical
+	// (c/total) / (s3/(s2·total))
+	ratio := float64(c) * t.s2 / t.s3
 	return -math.Log2(clamp(ratio, 1.0/16, 16))
 }
 
@@ -97,10 +112,11 @@ type scorer struct {
 	reviewP   float64
 	tf        [numFields]*termFreq // nil: no adjustment for the field
 	linkTwins bool
+	used      [numFields]bool // the model has something to say about the field
 }
 
 func newScorer(p params, linkP, reviewP float64) scorer {
-	s := scorer{linkP: linkP, reviewP: reviewP}
+	s := scorer{linkP: linkP, reviewP: reviewP, used: p.used}
 	for f := range numFields {
 		if !p.used[f] {
 			continue
@@ -120,13 +136,14 @@ func newScorer(p params, linkP, reviewP float64) scorer {
 }
 
 // tfValue is the value whose frequency adjusts an exact agreement on f.
-func (c *corpus) tfValue(f field, i int) string {
-	r := &c.recs[i]
+func (c *corpus) tfValue(f field, i int) string { return c.tfValueOf(f, &c.recs[i]) }
+
+func (c *corpus) tfValueOf(f field, r *prepared) string {
 	switch f {
 	case fGiven:
-		return c.names[r.given].key
+		return c.name(r.given).key
 	case fFamily:
-		return c.names[r.family].key
+		return c.name(r.family).key
 	case fPostcode:
 		return r.postcode
 	}
@@ -136,9 +153,14 @@ func (c *corpus) tfValue(f field, i int) string {
 // fieldWeight is the weight of field f at level l for a pair whose first
 // record is i (on an exact agreement, the value both share).
 func (s *scorer) fieldWeight(c *corpus, f field, l uint8, i int) float64 {
+	return s.fieldWeightOf(c, f, l, &c.recs[i])
+}
+
+// fieldWeightOf is fieldWeight for a pair one of whose records is r.
+func (s *scorer) fieldWeightOf(c *corpus, f field, l uint8, r *prepared) float64 {
 	w := s.weight[f][l]
 	if s.tf[f] != nil && l == 1 {
-		w += s.tf[f].adjustment(c.tfValue(f, i))
+		w += s.tf[f].adjustment(c.tfValueOf(f, r))
 	}
 	return w
 }
@@ -214,4 +236,34 @@ func (s *scorer) model(p params, res emResult) *Model {
 		m.Fields = append(m.Fields, fm)
 	}
 	return m
+}
+
+// params turns a model back into parameters to score with, refusing one
+// whose fields or levels are not this version's (a model stored by an
+// older Wholecare, say).
+func (m *Model) params() (params, error) {
+	var p params
+	if !(m.Lambda > 0 && m.Lambda < 1) {
+		return p, apperr.E(apperr.Invalid, "linkage: model lambda must be between 0 and 1")
+	}
+	if len(m.Fields) != int(numFields) {
+		return p, apperr.Ef(apperr.Invalid, "linkage: model has %d fields, want %d", len(m.Fields), numFields)
+	}
+	p.lambda = m.Lambda
+	for f, fm := range m.Fields {
+		if fm.Name != fieldNames[f] || len(fm.Levels) != len(levelNames[f])-1 {
+			return p, apperr.Ef(apperr.Invalid, "linkage: model field %d is %q with %d levels, want %q with %d", f, fm.Name, len(fm.Levels), fieldNames[f], len(levelNames[f])-1)
+		}
+		p.used[f] = fm.Used
+		for l, lm := range fm.Levels {
+			if lm.Name != levelNames[f][l+1] {
+				return p, apperr.Ef(apperr.Invalid, "linkage: model level %s/%s, want %s", fm.Name, lm.Name, levelNames[f][l+1])
+			}
+			if fm.Used && !(lm.M > 0 && lm.M <= 1 && lm.U > 0 && lm.U <= 1) {
+				return p, apperr.Ef(apperr.Invalid, "linkage: model %s/%s: m and u must be in (0, 1]", fm.Name, lm.Name)
+			}
+			p.m[f][l+1], p.u[f][l+1] = lm.M, lm.U
+		}
+	}
+	return p, nil
 }

@@ -118,7 +118,7 @@ func oneDeletion(long, short string) bool {
 // with rare tokens counting more, in both directions. It tolerates words in
 // a different order, a word missing, a typo or a word split in two, and
 // "street" agreeing says little while "tullaroop" agreeing says a lot.
-func tokenSimilarity(words []token, a, b []int32) float64 {
+func (c *corpus) tokenSimilarity(a, b []int32) float64 {
 	if len(a) == 0 || len(b) == 0 {
 		return 0
 	}
@@ -136,20 +136,21 @@ func tokenSimilarity(words []token, a, b []int32) float64 {
 		for j, y := range b {
 			s := 1.0
 			if x != y {
-				s = words[x].similarity(&words[y])
+				s = c.word(x).similarity(c.word(y))
 			}
 			bestA[i] = max(bestA[i], s)
 			bestB[j] = max(bestB[j], s)
 		}
 	}
-	return (weightedMean(words, a, bestA) + weightedMean(words, b, bestB)) / 2
+	return (c.weightedMean(a, bestA) + c.weightedMean(b, bestB)) / 2
 }
 
-func weightedMean(words []token, ids []int32, best []float64) float64 {
+func (c *corpus) weightedMean(ids []int32, best []float64) float64 {
 	var sum, weight float64
 	for i, id := range ids {
-		sum += words[id].weight * best[i]
-		weight += words[id].weight
+		w := c.word(id).weight
+		sum += w * best[i]
+		weight += w
 	}
 	if weight == 0 {
 		return 0

@@ -78,6 +78,7 @@ type applier struct {
 	// the tables in prefetched: a row absent from known is not stored.
 	known      map[rowKey]rowID
 	prefetched map[string]bool
+	reviews    []pendingReview // see link
 }
 
 // ApplyItems implements ingest.Store.
@@ -107,6 +108,7 @@ func (db *DB) ApplyItems(ctx context.Context, items []ingest.Item, atomic bool, 
 	if err := tx.Commit(); err != nil {
 		return nil, classify(err, "committing received data")
 	}
+	db.peopleChanged(ctx, touched)
 	return outs, nil
 }
 
@@ -134,6 +136,9 @@ func (db *DB) applyItems(ctx context.Context, conn *sql.Conn, tx *cachedTx, item
 		if err := db.d.bulkInsert(ctx, conn, tx, &encoder{d: db.d, b: &out}); err != nil {
 			return nil, nil, err
 		}
+	}
+	if err := a.queueReviews(ctx); err != nil {
+		return nil, nil, err
 	}
 	touched := make([]int64, 0, len(a.touched))
 	for p := range a.touched {
@@ -260,8 +265,9 @@ func tableByName(name string) *struct {
 }
 
 // resolve finds the person a source's identifier names: by the identity,
-// else by a verified NHS number known to exactly one person (then the
-// identity is recorded). 0 means nobody yet.
+// else by a verified NHS number known to exactly one person, else by
+// record linkage when a matcher is set (then the identity is recorded).
+// 0 means nobody yet.
 func (a *applier) resolve(ctx context.Context, key identityKey, p *registry.Person) (int64, error) {
 	if pid, ok := a.persons[key]; ok {
 		return pid, nil
@@ -275,8 +281,11 @@ func (a *applier) resolve(ctx context.Context, key identityKey, p *registry.Pers
 	case !errors.Is(err, sql.ErrNoRows):
 		return 0, classify(err, "finding a person by source identity")
 	}
-	if p == nil || p.NHSNumberStatus != registry.NHSVerified {
+	if p == nil {
 		return 0, nil
+	}
+	if p.NHSNumberStatus != registry.NHSVerified {
+		return a.link(ctx, key, p)
 	}
 	// "nhs_number <> ''" lets the planner use the partial index; without
 	// it SQLite scans the whole registry.
@@ -298,7 +307,7 @@ func (a *applier) resolve(ctx context.Context, key identityKey, p *registry.Pers
 		return 0, classify(err, "finding a person by NHS number")
 	}
 	if len(found) != 1 {
-		return 0, nil // none, or ambiguous: the registry's linkage decides later
+		return a.link(ctx, key, p) // none, or ambiguous
 	}
 	if err := a.addIdentity(ctx, found[0], key, "nhs-number"); err != nil {
 		return 0, err
@@ -508,7 +517,11 @@ func (db *DB) ApplyMerge(ctx context.Context, m ingest.Merge, now time.Time) err
 	if err := db.ingested(ctx, tx, []int64{into}, now); err != nil {
 		return err
 	}
-	return classify(tx.Commit(), "committing a merge")
+	if err := tx.Commit(); err != nil {
+		return classify(err, "committing a merge")
+	}
+	db.peopleChanged(ctx, []int64{into})
+	return nil
 }
 
 // applyMerge records a merge inside tx and returns the surviving person.

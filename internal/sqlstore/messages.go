@@ -146,6 +146,7 @@ func (db *DB) ReceiveMessages(ctx context.Context, ds []ingest.Delivery, now tim
 	if err := tx.Commit(); err != nil {
 		return nil, classify(err, "committing received messages")
 	}
+	db.peopleChanged(ctx, touched)
 	return out, nil
 }
 

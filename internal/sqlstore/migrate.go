@@ -52,9 +52,13 @@ func (d dialect) migrations() ([]migration, error) {
 		ms = append(ms, migration{Migration{Version: v, Name: name}, string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
-	for i := range ms {
-		if ms[i].Version != i+1 {
-			return nil, apperr.Ef(apperr.Internal, "migrations are not numbered 1, 2, 3, …: %d is missing", i+1)
+	// Numbers may leave a gap (work merged from branches numbers its
+	// migrations ahead), but never repeat; migrateOne refuses to apply one
+	// below a number already applied, so every database applies them in
+	// the same order.
+	for i := 1; i < len(ms); i++ {
+		if ms[i].Version == ms[i-1].Version {
+			return nil, apperr.Ef(apperr.Internal, "two migrations are numbered %04d", ms[i].Version)
 		}
 	}
 	return ms, nil
@@ -101,7 +105,11 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]Migration, error) {
 		}
 	}
 	for v := range applied {
-		return nil, apperr.Ef(apperr.Unavailable, "database schema has migration %d, newer than this wholecare knows (%d); upgrade wholecare", v, len(ms))
+		known := 0
+		if len(ms) > 0 {
+			known = ms[len(ms)-1].Version
+		}
+		return nil, apperr.Ef(apperr.Unavailable, "database schema has migration %d, which this wholecare does not know (it knows up to %d); upgrade wholecare", v, known)
 	}
 	return out, nil
 }
@@ -187,6 +195,13 @@ func (db *DB) migrateOne(ctx context.Context, m migration) (bool, error) {
 	}
 	if n > 0 {
 		return false, nil
+	}
+	var later int
+	if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT count(*) FROM schema_migrations WHERE version > ?`), m.Version).Scan(&later); err != nil {
+		return false, classify(err, "reading schema_migrations")
+	}
+	if later > 0 {
+		return false, apperr.Ef(apperr.Internal, "migration %04d_%s is older than one this database already has: it cannot be applied in order", m.Version, m.Name)
 	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return false, apperr.Wrap(apperr.Internal, err, fmt.Sprintf("applying migration %04d_%s", m.Version, m.Name))

@@ -46,6 +46,8 @@ type DB struct {
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // compiled on every pooled connection (see cachedTx)
 	wanted map[string]bool      // compiled by a transaction, to compile for all at the next warm
+
+	link linkHook // record linkage of incoming people, when set
 }
 
 // options are the knobs tests turn; Open uses the defaults.

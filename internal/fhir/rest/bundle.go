@@ -33,7 +33,9 @@ type BundleEntry struct {
 
 // BundleSearch is Bundle.entry.search.
 type BundleSearch struct {
-	Mode string `json:"mode"`
+	Extension []matchExtension `json:"extension,omitempty"` // match-grade, from $match
+	Mode      string           `json:"mode"`
+	Score     *float64         `json:"score,omitempty"`
 }
 
 // BundleResponse is Bundle.entry.response.

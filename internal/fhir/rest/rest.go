@@ -110,6 +110,9 @@ type Deps struct {
 	ExportDir string
 	// MaxBody bounds a request body in bytes (DefaultMaxBody when 0).
 	MaxBody int64
+	// Matcher is record linkage's index of the registry, for
+	// Patient/$match; nil answers 501.
+	Matcher Matcher
 }
 
 // Limits.

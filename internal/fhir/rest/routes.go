@@ -18,6 +18,7 @@ func (h *Handler) routes() {
 	h.mux.Handle("DELETE "+p+"/$export-status/{job}", h.serve(h.handleExportDelete))
 	h.mux.Handle("GET "+p+"/$export-file/{job}/{file}", h.serve(h.handleExportFile))
 	h.mux.Handle("GET "+p+"/Patient/{id}/$everything", h.serve(h.handleEverything))
+	h.mux.Handle("POST "+p+"/Patient/$match", h.serve(h.handleMatch))
 	h.mux.Handle("GET "+p+"/{type}", h.serve(h.handleSearch))
 	h.mux.Handle("POST "+p+"/{type}/_search", h.serve(h.handleSearch))
 	h.mux.Handle("GET "+p+"/{type}/{id}", h.serve(h.handleRead))
