@@ -135,8 +135,8 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		return err
 	}
 	deps := httpapi.Deps{Log: log, Store: db, Metrics: reg, Version: buildVersion(), Summaries: summaries,
-		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, FHIR: fhirAPI, Reviews: db, TLS: tls, Now: time.Now,
-		Population: buildPopulation(ctx, db, log, time.Now)}
+		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, FHIR: fhirAPI, TLS: tls, Now: time.Now,
+		Registry: db, Reviews: db, Merger: db, Population: buildPopulation(ctx, db, log, time.Now)}
 	if cfg.oidcIssuer != "" {
 		prov, err := oidc.Discover(ctx, oidc.Config{Issuer: cfg.oidcIssuer, ClientID: cfg.oidcClientID,
 			ClientSecret: cfg.oidcClientSecret, RedirectURL: cfg.oidcRedirect})

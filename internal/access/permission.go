@@ -35,6 +35,14 @@ const (
 	// administrators (who look after data sources), and every look and
 	// decision is audited against both people.
 	ReviewLinkage Permission = "registry.review"
+	// MergeRecords is merging two registry records found to be one person,
+	// and undoing such a merge. It changes what everyone sees of both
+	// people, so it is held by those accountable for the registry's
+	// quality rather than by every clinician: the administrator (data
+	// sources), team leads, and care coordinators, who meet duplicates
+	// while assembling a person's summary. It is not about one person's
+	// care, so it needs no relationship; every use is audited.
+	MergeRecords Permission = "registry.merge"
 )
 
 // personal is the set of permissions that are about one person's data and
@@ -46,14 +54,14 @@ var personal = map[Permission]bool{ReadRecord: true, WriteRecord: true, ReadCons
 var permissions = map[auth.Role][]Permission{
 	auth.ServiceUser:     {ReadRecord, ReadConsent, WriteConsent, ReadAccessLog},
 	auth.Carer:           {ReadRecord, ReadConsent, ReadAccessLog},
-	auth.CareCoordinator: {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass},
+	auth.CareCoordinator: {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, MergeRecords},
 	auth.Clinician:       {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass},
 	auth.SocialCare:      {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass},
-	auth.TeamLead:        {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, ReadAggregates},
+	auth.TeamLead:        {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, ReadAggregates, MergeRecords},
 	auth.ProviderManager: {ReadAggregates},
 	auth.Commissioner:    {ReadAggregates},
 	auth.Analyst:         {ReadAggregates},
-	auth.Administrator:   {ReadAudit, ReviewBreakGlass, ManageUsers, ReviewLinkage},
+	auth.Administrator:   {ReadAudit, ReviewBreakGlass, ManageUsers, ReviewLinkage, MergeRecords},
 	auth.SystemClient:    {ReadRecord, WriteRecord, ReadConsent}, // narrowed by the token's scopes
 }
 

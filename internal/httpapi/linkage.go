@@ -23,7 +23,7 @@ type ReviewStore interface {
 // PeopleMerger merges the retired person into the survivor: what
 // confirming a pair does.
 type PeopleMerger interface {
-	MergePeople(ctx context.Context, survivor, retired int64, reason registry.MergeReason, by string, now time.Time) error
+	MergePeople(ctx context.Context, survivor, retired int64, reason registry.MergeReason, by string, now time.Time) (registry.Merge, error)
 }
 
 type reviewView struct {
@@ -201,7 +201,7 @@ func (s *Server) handleDecideLinkReview(status linkage.ReviewStatus) handler {
 		now := s.deps.Now()
 		if status == linkage.ReviewConfirmed {
 			// The lower id is the record the registry had first.
-			if err := s.deps.Merger.MergePeople(r.Context(), rv.Low, rv.High, registry.MergeLinkageConfirmed, p.Name, now); err != nil {
+			if _, err := s.deps.Merger.MergePeople(r.Context(), rv.Low, rv.High, registry.MergeLinkageConfirmed, p.Name, now); err != nil {
 				return err
 			}
 		}

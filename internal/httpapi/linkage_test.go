@@ -1,13 +1,11 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wholecare/wholecare/internal/audit"
 	"github.com/wholecare/wholecare/internal/auth"
@@ -15,21 +13,6 @@ import (
 	"github.com/wholecare/wholecare/internal/registry"
 	"github.com/wholecare/wholecare/internal/sqlstore"
 )
-
-// recordingMerger stands in for the registry's merge, which is built
-// elsewhere: it remembers what it was asked, and fails when told to.
-type recordingMerger struct {
-	calls []string
-	fail  error
-}
-
-func (m *recordingMerger) MergePeople(_ context.Context, survivor, retired int64, reason registry.MergeReason, by string, _ time.Time) error {
-	if m.fail != nil {
-		return m.fail
-	}
-	m.calls = append(m.calls, fmt.Sprintf("%d<-%d %s by %s", survivor, retired, reason, by))
-	return nil
-}
 
 func (w *trustWorld) queueReview(a, b int64) linkage.PairReview {
 	w.t.Helper()
@@ -113,6 +96,7 @@ func TestLinkReviewDecisions(t *testing.T) {
 	// Confirming merges; with no merge configured it is refused and
 	// nothing is recorded.
 	path := fmt.Sprintf("/api/v1/linkage/reviews/%d/", first.ID)
+	w.srv.deps.Merger = nil
 	status, body = admin.do("POST", path+"confirm", map[string]string{"reason": "same NHS number on the discharge letter"})
 	if status != http.StatusServiceUnavailable || !strings.Contains(body, "nothing was recorded") {
 		t.Errorf("confirm without a merger: %d %s", status, body)
@@ -120,8 +104,7 @@ func TestLinkReviewDecisions(t *testing.T) {
 	if r, _ := w.db.LinkReview(t.Context(), first.ID); r.Status != linkage.ReviewPending {
 		t.Errorf("after a refused confirm the pair is %s", r.Status)
 	}
-	m := &recordingMerger{}
-	w.srv.deps.Merger = m
+	w.srv.deps.Merger = w.db
 	if status, body := admin.do("POST", path+"confirm", map[string]string{}); status != http.StatusBadRequest || !strings.Contains(body, "reason") {
 		t.Errorf("confirm without a reason: %d %s", status, body)
 	}
@@ -129,9 +112,14 @@ func TestLinkReviewDecisions(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(body, `"status":"confirmed"`) {
 		t.Fatalf("confirm: %d %s", status, body)
 	}
-	want := fmt.Sprintf("%d<-%d linkage-confirmed by steward", min(w.related, w.unrelated), max(w.related, w.unrelated))
-	if len(m.calls) != 1 || m.calls[0] != want {
-		t.Errorf("merges %q, want %q", m.calls, want)
+	low, high := min(w.related, w.unrelated), max(w.related, w.unrelated)
+	merges, err := w.db.PersonMerges(t.Context(), high)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(merges) != 1 || merges[0].Survivor != low || merges[0].Retired != high ||
+		merges[0].Reason != registry.MergeLinkageConfirmed || merges[0].DecidedBy != "steward" {
+		t.Errorf("merges after confirm: %+v, want %d <- %d linkage-confirmed by steward", merges, low, high)
 	}
 	// Decided once, never again.
 	if status, _ := admin.do("POST", path+"reject", map[string]string{"reason": "changed my mind"}); status != http.StatusConflict {
@@ -141,8 +129,10 @@ func TestLinkReviewDecisions(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(body, `"status":"rejected"`) {
 		t.Errorf("reject: %d %s", status, body)
 	}
-	if len(m.calls) != 1 {
-		t.Errorf("a rejection merged: %q", m.calls)
+	for _, id := range []int64{second.Low, second.High} {
+		if c, err := w.db.PersonCluster(t.Context(), id); err != nil || len(c.Members) != 1 {
+			t.Errorf("a rejection merged person %d: %+v, %v", id, c, err)
+		}
 	}
 
 	// Every look and decision is in the audit log against both people.

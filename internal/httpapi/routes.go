@@ -87,6 +87,12 @@ func (s *Server) routes() {
 			s.add("POST /api/v1/linkage/reviews/{id}/confirm", permitted, s.serve(s.handleDecideLinkReview(linkage.ReviewConfirmed)))
 			s.add("POST /api/v1/linkage/reviews/{id}/reject", permitted, s.serve(s.handleDecideLinkReview(linkage.ReviewRejected)))
 		}
+		if s.deps.Registry != nil {
+			s.add("GET /api/v1/people/{id}/golden", person, s.serve(s.handleGolden()))
+			s.add("POST /api/v1/people/{id}/merge", permitted, s.serve(s.handleMerge()))
+			s.add("GET /api/v1/people/{id}/merges", permitted, s.serve(s.handlePersonMerges()))
+			s.add("POST /api/v1/merges/{id}/unmerge", permitted, s.serve(s.handleUnmerge()))
+		}
 	}
 	if s.deps.FHIR != nil {
 		s.add("GET /fhir/R4/metadata", public, s.deps.FHIR)

@@ -57,6 +57,9 @@ type Deps struct {
 
 	// Summaries builds person summaries; nil for none.
 	Summaries Summaries
+
+	// Registry merges people and serves golden records; nil for none.
+	Registry RegistryStore
 }
 
 // Server is the HTTP handler with its instruments.

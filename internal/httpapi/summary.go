@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/wholecare/wholecare/internal/access"
@@ -42,9 +43,17 @@ func (s *Server) handleSummary() handler {
 		if _, err := s.deps.Policy.Check(r.Context(), "read", access.Request{Perm: access.ReadRecord, PersonID: id, Type: typ}); err != nil {
 			return err
 		}
-		// Today the summary is of the one record asked for; when the
-		// registry links records as one person, the whole cluster goes here.
-		sum, err := s.deps.Summaries.Summary(r.Context(), []int64{id}, s.deps.Now())
+		// A person merged with others is summarised as the whole cluster.
+		ids := []int64{id}
+		if s.deps.Registry != nil {
+			c, err := s.deps.Registry.PersonCluster(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			// The survivor first: its row is the cluster's golden record.
+			ids = append([]int64{c.Survivor}, slices.DeleteFunc(c.Members, func(m int64) bool { return m == c.Survivor })...)
+		}
+		sum, err := s.deps.Summaries.Summary(r.Context(), ids, s.deps.Now())
 		if err != nil {
 			return err
 		}

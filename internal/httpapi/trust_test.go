@@ -151,7 +151,7 @@ func newTrustWorld(t testing.TB) *trustWorld {
 		t.Fatal(err)
 	}
 	w.srv = New(Deps{Log: slog.New(slog.DiscardHandler), Store: db, Metrics: newMetrics(), Version: "test",
-		Auth: w.authn, Policy: pol, Data: db, Audit: db, FHIR: fhirAPI, Reviews: db, Now: w.clock.now, Summaries: summaries})
+		Auth: w.authn, Policy: pol, Data: db, Audit: db, Registry: db, FHIR: fhirAPI, Reviews: db, Merger: db, Now: w.clock.now, Summaries: summaries})
 	w.ts = httptest.NewServer(w.srv)
 	t.Cleanup(w.ts.Close)
 	return w
@@ -299,6 +299,7 @@ func TestAccessMatrix(t *testing.T) {
 		{"GET", "/fhir/R4/Observation?patient=Patient/p%d", nil, readsRecord},
 		{"GET", "/fhir/R4/Patient/p%d/$everything", nil, readsRecord},
 		{"GET", "/api/v1/people/%d/consents", nil, readsRecord},
+		{"GET", "/api/v1/people/%d/golden", nil, readsRecord},
 		{"POST", "/api/v1/people/%d/consents", map[string]string{"decision": "permit", "purpose": "research", "note": "matrix"}, want{
 			"relationship":      set(append(staff, auth.ServiceUser)...),
 			"no relationship":   set(),

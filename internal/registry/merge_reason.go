@@ -4,7 +4,7 @@ package registry
 type MergeReason string
 
 const (
-	MergeLinkageConfirmed MergeReason = "linkage-confirmed"
-	MergeSource           MergeReason = "source-merge"
-	MergeManual           MergeReason = "manual"
+	MergeLinkageConfirmed MergeReason = "linkage-confirmed" // a reviewer confirmed a linkage pair
+	MergeSource           MergeReason = "source-merge"      // a source merged two of its identities (HL7 v2 A40)
+	MergeManual           MergeReason = "manual"            // a user merged two records by hand
 )

@@ -1,6 +1,7 @@
 // Package registry holds the service user registry: one record per person,
-// the identities each source system knows them by, and (in later work)
-// matching, merge and the golden-record summary. It must never import
+// the identities each source system knows them by, the golden record chosen
+// field by field from every source's demographics (golden.go), and the
+// rules of logical merges (merge.go). It must never import
 // database, HTTP or UI packages, and it never logs person data: Person logs
 // its ID only.
 package registry

@@ -136,6 +136,15 @@ func (db *DB) deleteRun(ctx context.Context, tx *sql.Tx, r synth.Run, now time.T
 			return classify(err, "removing the previous population from "+t)
 		}
 	}
+	// Merges go with the people they joined; anyone outside the run who
+	// was merged into one of them stands alone again, with their own
+	// golden record, which merging never changed.
+	if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM person_merges WHERE survivor BETWEEN ? AND ? OR retired BETWEEN ? AND ?`), first, last, first, last); err != nil {
+		return classify(err, "removing the previous population's merges")
+	}
+	if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE people SET merged_into = NULL WHERE merged_into BETWEEN ? AND ?`), first, last); err != nil {
+		return classify(err, "removing the previous population's merges")
+	}
 	if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM generation_runs WHERE id = ?`), r.ID); err != nil {
 		return classify(err, "removing the previous generation run")
 	}

@@ -74,6 +74,9 @@ type applier struct {
 	nextID  map[personTable]int64
 	seen    map[rowKey]rowID // rows written by this call
 	touched map[int64]bool
+	// dirty holds people whose source demographics changed and whose
+	// golden record is still to be recomputed (see flushGolden).
+	dirty map[int64]bool
 	// known holds what prefetch found of the rows the items refer to, for
 	// the tables in prefetched: a row absent from known is not stored.
 	known      map[rowKey]rowID
@@ -116,7 +119,7 @@ func (db *DB) ApplyItems(ctx context.Context, items []ingest.Item, atomic bool, 
 // the people whose record changed, for the outbox.
 func (db *DB) applyItems(ctx context.Context, conn *sql.Conn, tx *cachedTx, items []ingest.Item, atomic bool, now time.Time) ([]ingest.Outcome, []int64, error) {
 	a := &applier{db: db, tx: tx, now: now, persons: map[identityKey]int64{}, nextID: map[personTable]int64{},
-		seen: map[rowKey]rowID{}, touched: map[int64]bool{}}
+		seen: map[rowKey]rowID{}, touched: map[int64]bool{}, dirty: map[int64]bool{}}
 	if err := a.prefetch(ctx, items); err != nil {
 		return nil, nil, err
 	}
@@ -136,6 +139,9 @@ func (db *DB) applyItems(ctx context.Context, conn *sql.Conn, tx *cachedTx, item
 		if err := db.d.bulkInsert(ctx, conn, tx, &encoder{d: db.d, b: &out}); err != nil {
 			return nil, nil, err
 		}
+	}
+	if err := a.flushGolden(ctx); err != nil {
+		return nil, nil, err
 	}
 	if err := a.queueReviews(ctx); err != nil {
 		return nil, nil, err
@@ -203,7 +209,7 @@ func (a *applier) item(ctx context.Context, it *ingest.Item, out *record.Batch) 
 		}
 		o.PersonCreated = true
 	} else if it.Person != nil {
-		if err := a.updatePerson(ctx, pid, it.Person); err != nil {
+		if err := a.updatePerson(ctx, pid, key, it.Person); err != nil {
 			return o, err
 		}
 	}
@@ -287,9 +293,15 @@ func (a *applier) resolve(ctx context.Context, key identityKey, p *registry.Pers
 	if p.NHSNumberStatus != registry.NHSVerified {
 		return a.link(ctx, key, p)
 	}
+	// The lookup reads golden records: bring those this call changed up to date.
+	if err := a.flushGolden(ctx); err != nil {
+		return 0, err
+	}
 	// "nhs_number <> ''" lets the planner use the partial index; without
-	// it SQLite scans the whole registry.
-	rows, err := a.tx.QueryContext(ctx, a.db.d.rebind(`SELECT person_id FROM people WHERE nhs_number = ? AND nhs_number <> '' AND nhs_number_status = 'verified' LIMIT 2`), p.NHSNumber)
+	// it SQLite scans the whole registry. Only survivors are candidates: a
+	// retired person shares the number with the survivor of their cluster.
+	rows, err := a.tx.QueryContext(ctx, a.db.d.rebind(`SELECT person_id FROM people WHERE nhs_number = ? AND nhs_number <> '' AND nhs_number_status = 'verified'
+		AND merged_into IS NULL LIMIT 2`), p.NHSNumber)
 	if err != nil {
 		return 0, classify(err, "finding a person by NHS number")
 	}
@@ -327,8 +339,10 @@ func (a *applier) addIdentity(ctx context.Context, pid int64, key identityKey, h
 const personWriteCols = `nhs_number = ?, nhs_number_status = ?, given_name = ?, family_name = ?, birth_date = ?, sex = ?,
 	postcode = ?, imd_decile = ?, ethnicity = ?, practice_id = ?, date_of_death = ?, source = ?, received_at = ?`
 
-func (a *applier) personArgs(p *registry.Person) []any {
-	d := a.db.d
+func (a *applier) personArgs(p *registry.Person) []any { return personValues(a.db.d, p) }
+
+// personValues are a person's demographics in personWriteCols order.
+func personValues(d dialect, p *registry.Person) []any {
 	return []any{p.NHSNumber, string(p.NHSNumberStatus), p.GivenName, p.FamilyName, d.date(p.BirthDate), string(p.Sex),
 		p.Postcode, int64(p.IMDDecile), p.Ethnicity, p.PracticeID, d.date(p.DateOfDeath), p.Source, d.instant(p.ReceivedAt)}
 }
@@ -339,22 +353,114 @@ func (a *applier) createPerson(ctx context.Context, key identityKey, p *registry
 		return 0, classify(err, "reserving a person id")
 	}
 	pid := next - 1
-	args := append([]any{pid}, a.personArgs(p)...)
+	// A new person's golden record is their one source record, computed
+	// here rather than read back: the same rules, without the queries.
+	rec := sourceRecord(pid, key, p, a.now)
+	g, _ := registry.ComputeGolden(pid, []registry.SourceRecord{rec}, registry.DefaultTrust)
+	args := append([]any{pid}, a.personArgs(&g.Person)...)
 	if _, err := a.tx.ExecContext(ctx, a.db.d.rebind(`INSERT INTO people (person_id, nhs_number, nhs_number_status, given_name, family_name,
 		birth_date, sex, postcode, imd_decile, ethnicity, practice_id, date_of_death, source, received_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
 		return 0, classify(err, "creating a person")
 	}
-	return pid, a.addIdentity(ctx, pid, key, "source")
+	if err := a.addIdentity(ctx, pid, key, "source"); err != nil {
+		return 0, err
+	}
+	return pid, a.db.putPersonSource(ctx, a.tx, &rec)
 }
 
-// updatePerson replaces the demographics with the newest a source sent.
-// Field-by-field survivorship across sources belongs to the registry's
-// golden record; until then the latest message wins.
-func (a *applier) updatePerson(ctx context.Context, pid int64, p *registry.Person) error {
-	args := append(a.personArgs(p), pid)
-	if _, err := a.tx.ExecContext(ctx, a.db.d.rebind(`UPDATE people SET `+personWriteCols+` WHERE person_id = ?`), args...); err != nil {
-		return classify(err, "updating a person")
+// updatePerson keeps what the source now says about the person as that
+// source's record; the golden record of the person (and of everyone they
+// are merged into) is recomputed by flushGolden, before this call ends.
+// The registry's survivorship rules decide each field: the latest message
+// no longer simply wins.
+func (a *applier) updatePerson(ctx context.Context, pid int64, key identityKey, p *registry.Person) error {
+	rec := sourceRecord(pid, key, p, a.now)
+	if err := a.db.putPersonSource(ctx, a.tx, &rec); err != nil {
+		return err
+	}
+	a.dirty[pid] = true
+	return nil
+}
+
+// flushGolden recomputes the golden records of the dirty people. People
+// in no merge, nearly everyone, are read a few hundred at a time (their
+// records, then one UPDATE each), which keeps re-sent demographics about as
+// cheap as when the latest message simply overwrote the row; people in a
+// merge go through refreshUp one by one.
+func (a *applier) flushGolden(ctx context.Context) error {
+	if len(a.dirty) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(a.dirty))
+	for id := range a.dirty {
+		ids = append(ids, id)
+	}
+	clear(a.dirty)
+	slices.Sort(ids)
+	for len(ids) > 0 {
+		n := min(len(ids), prefetchChunk)
+		if err := a.flushChunk(ctx, ids[:n]); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+func (a *applier) flushChunk(ctx context.Context, ids []int64) error {
+	db := a.db
+	in, args := inList(ids)
+	// Past the statement cache: the IN list varies in length.
+	rows, err := a.tx.Tx.QueryContext(ctx, db.d.rebind(`SELECT person_id FROM people p WHERE person_id `+in+`
+		AND (merged_into IS NOT NULL OR EXISTS (SELECT 1 FROM people c WHERE c.merged_into = p.person_id))`), args...)
+	if err != nil {
+		return classify(err, "finding merged people")
+	}
+	merged := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return classify(err, "finding merged people")
+		}
+		merged[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return classify(err, "finding merged people")
+	}
+	for id := range merged {
+		if _, err := db.refreshUp(ctx, a.tx, id); err != nil {
+			return err
+		}
+	}
+	recs := make(map[int64][]registry.SourceRecord, len(ids))
+	rows, err = a.tx.Tx.QueryContext(ctx, db.d.rebind(`SELECT `+personSourceCols+` FROM person_sources WHERE person_id `+in), args...)
+	if err != nil {
+		return classify(err, "reading source demographics")
+	}
+	for rows.Next() {
+		r, err := scanSourceRecord(rows)
+		if err != nil {
+			rows.Close()
+			return classify(err, "reading source demographics")
+		}
+		if !merged[r.ID] {
+			recs[r.ID] = append(recs[r.ID], r)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return classify(err, "reading source demographics")
+	}
+	for _, id := range ids {
+		if merged[id] || len(recs[id]) == 0 {
+			continue
+		}
+		if err := db.writeGolden(ctx, a.tx, id, recs[id]); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -496,9 +602,10 @@ func removeRow(b *record.Batch, table string, r rowID) {
 	}
 }
 
-// ApplyMerge implements ingest.Store: the retired identifier is pointed at
-// the surviving person and the merge is recorded. Moving the retired
-// person's rows (and undoing that) is the registry's merge.
+// ApplyMerge implements ingest.Store: the retired identifier (with the
+// demographics it sent) is pointed at the surviving person, the source's
+// merge is recorded, and when the identifier named another person the two
+// people are merged (registry.MergeSource), all in one transaction.
 func (db *DB) ApplyMerge(ctx context.Context, m ingest.Merge, now time.Time) error {
 	if err := db.ready(); err != nil {
 		return err
@@ -525,6 +632,10 @@ func (db *DB) ApplyMerge(ctx context.Context, m ingest.Merge, now time.Time) err
 }
 
 // applyMerge records a merge inside tx and returns the surviving person.
+//
+// The identifier move is the source's own statement and stays even if the
+// registry merge is later undone: the source still says the retired id is
+// the surviving one, so what it sends under it keeps landing there.
 func (db *DB) applyMerge(ctx context.Context, tx *cachedTx, m ingest.Merge, now time.Time) (int64, error) {
 	find := func(local string) (int64, bool, error) {
 		var pid int64
@@ -551,6 +662,9 @@ func (db *DB) applyMerge(ctx context.Context, tx *cachedTx, m ingest.Merge, now 
 		if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE source_identities SET person_id = ?, provenance = 'source-merge' WHERE source = ? AND local_id = ?`), into, m.Source, m.From); err != nil {
 			return 0, classify(err, "merging identities")
 		}
+		if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE person_sources SET person_id = ? WHERE source = ? AND local_id = ? AND local_id <> ''`), into, m.Source, m.From); err != nil {
+			return 0, classify(err, "merging identities")
+		}
 	} else {
 		if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO source_identities (person_id, source, local_id, provenance, received_at) VALUES (?, ?, ?, 'source-merge', ?)`),
 			into, m.Source, m.From, db.d.instant(now)); err != nil {
@@ -560,6 +674,32 @@ func (db *DB) applyMerge(ctx context.Context, tx *cachedTx, m ingest.Merge, now 
 	if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO source_merges (source, into_id, from_id, into_person, from_person, merged_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (source, from_id, into_id) DO NOTHING`), m.Source, m.Into, m.From, into, fromPerson, db.d.instant(now)); err != nil {
 		return 0, classify(err, "recording a merge")
+	}
+	if !fromKnown || from == into {
+		return into, nil
+	}
+	// The source says two of Wholecare's people are one: merge their
+	// clusters, survivor's into survivor's, unless they are one already.
+	intoChain, err := db.chain(ctx, tx, into)
+	if err != nil {
+		return 0, err
+	}
+	fromChain, err := db.chain(ctx, tx, from)
+	if err != nil {
+		return 0, err
+	}
+	survivor, retired := intoChain[len(intoChain)-1], fromChain[len(fromChain)-1]
+	if survivor != retired {
+		if _, err := db.mergeTx(ctx, tx, survivor, retired, registry.MergeSource, m.Source, now); err != nil {
+			return 0, err
+		}
+	}
+	// The moved record left from's part of the cluster and joined into's.
+	if _, err := db.refreshUp(ctx, tx, from); err != nil {
+		return 0, err
+	}
+	if _, err := db.refreshUp(ctx, tx, into); err != nil {
+		return 0, err
 	}
 	return into, nil
 }

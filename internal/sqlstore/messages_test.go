@@ -207,6 +207,11 @@ func runReceiveContract(t *testing.T, open func(t *testing.T) *DB) {
 		selfMerge := delivery("G5")
 		selfMerge.Merge = &ingest.Merge{Source: "hl7v2:RXX", Into: "G1", From: "G1", At: "test G5"}
 		rs := mustReceive(t, svc, delivery("G1", personItem("G1", "One")), delivery("G2", personItem("G2", "Two")), merge, badMerge, selfMerge)
+		// G2 had a person of its own before the merge moved the identity.
+		var g2Person int64
+		if err := db.sql.QueryRowContext(t.Context(), `SELECT from_person FROM source_merges WHERE from_id = 'G2'`).Scan(&g2Person); err != nil {
+			t.Fatal(err)
+		}
 		var codes []string
 		for _, r := range rs {
 			codes = append(codes, r.Entry.AckCode)
@@ -216,6 +221,31 @@ func runReceiveContract(t *testing.T, open func(t *testing.T) *DB) {
 		}
 		if a, b := personBySubject(t, db, "G1"), personBySubject(t, db, "G2"); a == 0 || a != b {
 			t.Errorf("after the merge G1 is person %d and G2 person %d; want the same", a, b)
+		}
+		// The A40 also merged the two people, in the same transaction:
+		// G2's old person is retired into G1's, its record keeps its rows.
+		g1 := personBySubject(t, db, "G1")
+		c, err := db.PersonCluster(t.Context(), g2Person)
+		if err != nil || c.Survivor != g1 || !slices.Equal(c.Members, []int64{min(g1, g2Person), max(g1, g2Person)}) {
+			t.Errorf("cluster of G2's person %d = %+v, %v; want survivor %d with both", g2Person, c, err, g1)
+		}
+		ms, err := db.PersonMerges(t.Context(), g1)
+		if err != nil || len(ms) != 1 || ms[0].Reason != registry.MergeSource || ms[0].DecidedBy != "hl7v2:RXX" ||
+			ms[0].Survivor != g1 || ms[0].Retired != g2Person {
+			t.Errorf("merges = %+v, %v; want one source-merge of %d into %d decided by the source", ms, err, g2Person, g1)
+		}
+		// The survivor's golden record now holds both sources' records: the
+		// moved identity's demographics came with it.
+		g, _, err := db.GoldenRecord(t.Context(), g2Person)
+		if err != nil || g.Person.ID != g1 || g.Provenance[registry.FieldFamilyName].LocalID == "" {
+			t.Errorf("golden record via the retired person = %+v, %v", g, err)
+		}
+		// A repeat of the A40 changes nothing more.
+		again := delivery("G6")
+		again.Merge = merge.Merge
+		mustReceive(t, svc, again)
+		if ms, _ := db.PersonMerges(t.Context(), g1); len(ms) != 1 {
+			t.Errorf("after a repeated A40: %d merges, want 1", len(ms))
 		}
 	})
 }

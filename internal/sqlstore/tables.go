@@ -24,6 +24,29 @@ type encoder struct {
 	d   dialect
 	b   *record.Batch
 	err error
+	// locals maps a person of b to their local id in the source of their
+	// demographics, for person_sources; built on first use.
+	locals map[int64]string
+}
+
+// localID is the identity under which person i of the batch's
+// demographics are kept in person_sources: the person's identity from
+// their own source, "" when the batch gives none.
+func (e *encoder) localID(i int) string {
+	if e.locals == nil {
+		e.locals = make(map[int64]string, len(e.b.People))
+		source := make(map[int64]string, len(e.b.People))
+		for j := range e.b.People {
+			source[e.b.People[j].ID] = e.b.People[j].Source
+		}
+		for j := range e.b.Identities {
+			id := &e.b.Identities[j]
+			if _, done := e.locals[id.PersonID]; !done && source[id.PersonID] == id.Source {
+				e.locals[id.PersonID] = id.LocalID
+			}
+		}
+	}
+	return e.locals[e.b.People[i].ID]
 }
 
 // date checks that t is a calendar date (a UTC midnight) before encoding it.
@@ -63,7 +86,7 @@ func optionalFloat(v *float64) any {
 // personOwnedTables lists every table whose rows belong to one person,
 // children first so that deleting in this order respects foreign keys.
 var personOwnedTables = []string{
-	"source_identities", "person_care_teams", "conditions", "observations", "encounters",
+	"source_identities", "person_sources", "person_care_teams", "conditions", "observations", "encounters",
 	"medications", "immunisations", "procedures", "activity_costs", "social_care_packages",
 	"people",
 }
@@ -87,6 +110,21 @@ var bulkTables = []bulkTable{
 			d[0], d[1], d[2], d[3], d[4] = p.ID, p.NHSNumber, string(p.NHSNumberStatus), p.GivenName, p.FamilyName
 			d[5], d[6], d[7], d[8] = e.date(p.BirthDate, "birth_date"), string(p.Sex), p.Postcode, int64(p.IMDDecile)
 			d[9], d[10], d[11], d[12], d[13] = p.Ethnicity, p.PracticeID, e.date(p.DateOfDeath, "date_of_death"), p.Source, e.instant(p.ReceivedAt)
+		},
+	},
+	{
+		// A bulk-loaded person has one source record: their demographics,
+		// under their identity from the same source. people.provenance
+		// stays NULL, which says exactly that (see migration 0007).
+		name: "person_sources",
+		cols: []string{"person_id", "source", "local_id", "nhs_number", "nhs_number_status", "given_name", "family_name",
+			"birth_date", "sex", "postcode", "imd_decile", "ethnicity", "practice_id", "date_of_death", "received_at"},
+		count: func(b *record.Batch) int { return len(b.People) },
+		fill: func(e *encoder, i int, d []any) {
+			p := &e.b.People[i]
+			d[0], d[1], d[2], d[3], d[4], d[5], d[6] = p.ID, p.Source, e.localID(i), p.NHSNumber, string(p.NHSNumberStatus), p.GivenName, p.FamilyName
+			d[7], d[8], d[9], d[10] = e.date(p.BirthDate, "birth_date"), string(p.Sex), p.Postcode, int64(p.IMDDecile)
+			d[11], d[12], d[13], d[14] = p.Ethnicity, p.PracticeID, e.date(p.DateOfDeath, "date_of_death"), e.instant(p.ReceivedAt)
 		},
 	},
 	{

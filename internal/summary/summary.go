@@ -110,8 +110,14 @@ func NewService(store Store, set *codes.Set) (*Service, error) {
 }
 
 // Summary builds the summary of the people in ids (one person, or every
-// record linked as one person) as of now. NotFound when none exists.
+// record linked as one person) as of now. The demographics shown are
+// ids[0]'s: for a merged cluster, the survivor, whose row is the cluster's
+// golden record. NotFound when none exists.
 func (s *Service) Summary(ctx context.Context, ids []int64, now time.Time) (*Summary, error) {
+	if len(ids) == 0 {
+		return nil, apperr.E(apperr.Invalid, "summary: name at least one person")
+	}
+	shown := ids[0]
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -131,7 +137,7 @@ func (s *Service) Summary(ctx context.Context, ids []int64, now time.Time) (*Sum
 	if len(src.People) == 0 {
 		return nil, apperr.Ef(apperr.NotFound, "no person %d", ids[0])
 	}
-	return s.build(src, ids, now), nil
+	return s.build(src, ids, shown, now), nil
 }
 
 func day(t time.Time) time.Time {
@@ -163,16 +169,21 @@ func (s *Service) name(c codes.Concept) string {
 	return info.Name
 }
 
-func (s *Service) build(src *Source, ids []int64, now time.Time) *Summary {
+func (s *Service) build(src *Source, ids []int64, shown int64, now time.Time) *Summary {
 	sum := &Summary{PersonIDs: ids, AsOf: now.UTC()}
-	// The demographics shown are the most recently received; field by
-	// field survivorship is the golden record's work.
+	// The demographics shown are the first person's: the survivor of a
+	// merged cluster, whose row is the cluster's golden record (field by
+	// field survivorship over every source). Should the store not return
+	// them, the most recently received stand in.
 	p := slices.MaxFunc(src.People, func(a, b registry.Person) int {
 		if c := a.ReceivedAt.Compare(b.ReceivedAt); c != 0 {
 			return c
 		}
 		return cmp.Compare(b.ID, a.ID)
 	})
+	if i := slices.IndexFunc(src.People, func(q registry.Person) bool { return q.ID == shown }); i >= 0 {
+		p = src.People[i]
+	}
 	sum.Demographics = Demographics{PersonID: p.ID, NHSNumber: p.NHSNumber, NHSNumberStatus: string(p.NHSNumberStatus),
 		GivenName: p.GivenName, FamilyName: p.FamilyName, BirthDate: date(p.BirthDate), Sex: string(p.Sex),
 		Postcode: p.Postcode, Ethnicity: p.Ethnicity, DateOfDeath: date(p.DateOfDeath),
