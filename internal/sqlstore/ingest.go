@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/wholecare/wholecare/internal/apperr"
@@ -77,6 +76,10 @@ type applier struct {
 	// dirty holds people whose source demographics changed and whose
 	// golden record is still to be recomputed (see flushGolden).
 	dirty map[int64]bool
+	fresh map[int64]bool // people created by this call: they have no rows yet
+	// replaced lists, per table, the stored rows that rows of this call
+	// replace, deleted together before the new rows are inserted.
+	replaced map[string][]rowID
 	// known holds what prefetch found of the rows the items refer to, for
 	// the tables in prefetched: a row absent from known is not stored.
 	known      map[rowKey]rowID
@@ -119,7 +122,7 @@ func (db *DB) ApplyItems(ctx context.Context, items []ingest.Item, atomic bool, 
 // the people whose record changed, for the outbox.
 func (db *DB) applyItems(ctx context.Context, conn *sql.Conn, tx *cachedTx, items []ingest.Item, atomic bool, now time.Time) ([]ingest.Outcome, []int64, error) {
 	a := &applier{db: db, tx: tx, now: now, persons: map[identityKey]int64{}, nextID: map[personTable]int64{},
-		seen: map[rowKey]rowID{}, touched: map[int64]bool{}, dirty: map[int64]bool{}}
+		seen: map[rowKey]rowID{}, touched: map[int64]bool{}, dirty: map[int64]bool{}, fresh: map[int64]bool{}}
 	if err := a.prefetch(ctx, items); err != nil {
 		return nil, nil, err
 	}
@@ -134,6 +137,9 @@ func (db *DB) applyItems(ctx context.Context, conn *sql.Conn, tx *cachedTx, item
 			o.Err = err
 		}
 		outs[i] = o
+	}
+	if err := a.deleteReplaced(ctx); err != nil {
+		return nil, nil, err
 	}
 	if out.Rows() > 0 {
 		if err := db.d.bulkInsert(ctx, conn, tx, &encoder{d: db.d, b: &out}); err != nil {
@@ -207,6 +213,7 @@ func (a *applier) item(ctx context.Context, it *ingest.Item, out *record.Batch) 
 		if pid, err = a.createPerson(ctx, key, it.Person); err != nil {
 			return o, err
 		}
+		a.fresh[pid] = true
 		o.PersonCreated = true
 	} else if it.Person != nil {
 		if err := a.updatePerson(ctx, pid, key, it.Person); err != nil {
@@ -217,6 +224,11 @@ func (a *applier) item(ctx context.Context, it *ingest.Item, out *record.Batch) 
 	a.touched[pid] = true
 
 	if c := it.Cancel; c != nil {
+		// The row cancelled may be one this call replaces: delete those
+		// first, as the cancellation counts what it removed.
+		if err := a.deleteReplaced(ctx); err != nil {
+			return o, err
+		}
 		res, err := a.tx.ExecContext(ctx, a.db.d.rebind(`DELETE FROM encounters WHERE person_id = ? AND source = ? AND source_ref = ? AND source_ref <> ''`), pid, it.Source, c.SourceRef)
 		if err != nil {
 			return o, classify(err, "cancelling an encounter")
@@ -238,9 +250,7 @@ func (a *applier) item(ctx context.Context, it *ingest.Item, out *record.Batch) 
 			*id = pl.existing.id
 			o.Replaced++
 		case pl.found:
-			if _, err := a.tx.ExecContext(ctx, a.db.d.rebind(`DELETE FROM `+pl.table+` WHERE person_id = ? AND id = ?`), pl.existing.person, pl.existing.id); err != nil {
-				return o, classify(err, "replacing a "+pl.table+" row")
-			}
+			a.replace(pl.table, pl.existing)
 			*id = pl.existing.id
 			o.Replaced++
 		default:
@@ -383,6 +393,9 @@ func (a *applier) updatePerson(ctx context.Context, pid int64, key identityKey, 
 	return nil
 }
 
+// goldenChunk is how many people one flushChunk reads at a time.
+const goldenChunk = 500
+
 // flushGolden recomputes the golden records of the dirty people. People
 // in no merge, nearly everyone, are read a few hundred at a time (their
 // records, then one UPDATE each), which keeps re-sent demographics about as
@@ -399,7 +412,7 @@ func (a *applier) flushGolden(ctx context.Context) error {
 	clear(a.dirty)
 	slices.Sort(ids)
 	for len(ids) > 0 {
-		n := min(len(ids), prefetchChunk)
+		n := min(len(ids), goldenChunk)
 		if err := a.flushChunk(ctx, ids[:n]); err != nil {
 			return err
 		}
@@ -487,21 +500,19 @@ func (a *applier) findRow(ctx context.Context, table, source, ref string) (rowID
 	return r, true, nil
 }
 
-// prefetchChunk is how many source references one prefetch query asks
-// for (SQLite allows 32,766 parameters; PostgreSQL 65,535).
-const prefetchChunk = 500
-
-// prefetch looks up, a few hundred at a time, every stored row the items
-// refer to by source reference, so that applying a batch costs a handful
-// of queries per table instead of one per row (a fifth of an import's
-// time before). A batch that cancels rows is looked up row by row, as a
-// cancelled row must not be found again later in the same batch.
+// prefetch looks up, a chunk at a time, the people the items name and
+// every stored row they refer to by source reference, so that applying a
+// batch costs a handful of queries per table instead of one per row (a
+// fifth of an import's time on SQLite; most of it on PostgreSQL, where each
+// query is a round trip). A batch that cancels rows has its rows looked up
+// one by one, as a cancelled row must not be found again later in the same
+// batch.
 func (a *applier) prefetch(ctx context.Context, items []ingest.Item) error {
-	if len(items) < 2 || a.db.d.postgres {
-		// On PostgreSQL the IN-list lookup was measured 7 times slower
-		// than a lookup per row (1,100 against 7,500 resources/s): left
-		// for the PostgreSQL import work.
+	if len(items) < 2 {
 		return nil
+	}
+	if err := a.prefetchPeople(ctx, items); err != nil {
+		return err
 	}
 	for i := range items {
 		if items[i].Cancel != nil {
@@ -520,34 +531,18 @@ func (a *applier) prefetch(ctx context.Context, items []ingest.Item) error {
 			}
 		}
 		for source, refs := range bySource {
-			for len(refs) > 0 {
-				n := min(len(refs), prefetchChunk)
-				args := make([]any, 0, n+1)
-				args = append(args, source)
-				for _, r := range refs[:n] {
-					args = append(args, r)
-				}
-				q := `SELECT source_ref, person_id, id FROM ` + t.name + ` WHERE source = ? AND source_ref <> '' AND source_ref IN (?` +
-					strings.Repeat(", ?", n-1) + `)`
-				// Past the statement cache: the IN list varies in length.
-				rows, err := a.tx.Tx.QueryContext(ctx, a.db.d.rebind(q), args...)
-				if err != nil {
-					return classify(err, "looking up "+t.name)
-				}
-				for rows.Next() {
+			err := lookup(ctx, a, `SELECT source_ref, person_id, id FROM `+t.name+` WHERE source = ? AND source_ref <> '' AND %s`, "source_ref",
+				[]any{source}, refs, func(s scanner) error {
 					var ref string
 					var r rowID
-					if err := rows.Scan(&ref, &r.person, &r.id); err != nil {
-						rows.Close()
-						return classify(err, "looking up "+t.name)
+					if err := s.Scan(&ref, &r.person, &r.id); err != nil {
+						return err
 					}
 					a.known[rowKey{t.name, source, ref}] = r
-				}
-				rows.Close()
-				if err := rows.Err(); err != nil {
-					return classify(err, "looking up "+t.name)
-				}
-				refs = refs[n:]
+					return nil
+				})
+			if err != nil {
+				return classify(err, "looking up "+t.name)
 			}
 		}
 		a.prefetched[t.name] = true
@@ -559,6 +554,9 @@ func (a *applier) prefetch(ctx context.Context, items []ingest.Item) error {
 func (a *applier) newID(ctx context.Context, table string, pid int64) (int64, error) {
 	k := personTable{table, pid}
 	n, ok := a.nextID[k]
+	if !ok && a.fresh[pid] {
+		n, ok = 1, true
+	}
 	if !ok {
 		if err := a.tx.QueryRowContext(ctx, a.db.d.rebind(`SELECT COALESCE(MAX(id), 0) + 1 FROM `+table+` WHERE person_id = ?`), pid).Scan(&n); err != nil {
 			return 0, classify(err, "numbering a "+table+" row")

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/ingest"
 	"github.com/wholecare/wholecare/internal/record"
@@ -69,6 +70,64 @@ func runIngestContract(t *testing.T, open func(t *testing.T) *DB) {
 		p, err := db.Person(t.Context(), pid)
 		if err != nil || p.FamilyName != "Patient" || p.Source != "fhir:test" {
 			t.Errorf("person = %+v, %v", p, err)
+		}
+	})
+
+	t.Run("new rows of a known person are numbered past the stored ones", func(t *testing.T) {
+		// A batch looks its people and their highest row ids up in one
+		// go: the numbering must match a lookup per row, for people
+		// already stored, people with no rows in a table yet, and people
+		// created in the same batch.
+		db := open(t)
+		mustMigrate(t, db)
+		svc := ingest.New(db)
+		first, err := svc.Apply(t.Context(), ingestItems("fhir:test"), false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid := first.Outcomes[0].PersonID
+		when := time.Date(2025, 2, 3, 0, 0, 0, 0, time.UTC)
+		items := []ingest.Item{
+			{Source: "fhir:test", Subject: "P1", At: "test:4", Rows: record.Batch{
+				Observations: []record.Observation{{Code: record.Coding{System: record.SNOMED, Code: "271649006"}, Effective: when, Provenance: record.Provenance{SourceRef: "o3"}}},
+				Procedures:   []record.Procedure{{Code: record.Coding{System: record.SNOMED, Code: "80146002"}, Date: when, Provenance: record.Provenance{SourceRef: "pr1"}}},
+			}},
+			{Source: "fhir:test", Subject: "P1", At: "test:5", Rows: record.Batch{
+				Observations: []record.Observation{{Code: record.Coding{System: record.SNOMED, Code: "271649006"}, Effective: when.AddDate(0, 0, 1), Provenance: record.Provenance{SourceRef: "o4"}}},
+			}},
+			{Source: "fhir:test", Subject: "P2", At: "test:6", Person: &registry.Person{GivenName: "Second", FamilyName: "Patient",
+				BirthDate: time.Date(1960, 5, 6, 0, 0, 0, 0, time.UTC), Sex: registry.Male}},
+			{Source: "fhir:test", Subject: "P2", At: "test:7", Rows: record.Batch{
+				Observations: []record.Observation{{Code: record.Coding{System: record.SNOMED, Code: "271649006"}, Effective: when, Provenance: record.Provenance{SourceRef: "o5"}}},
+			}},
+		}
+		res, err := svc.Apply(t.Context(), items, false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Failed != 0 || res.Outcomes[0].Inserted != 2 || res.Outcomes[1].Inserted != 1 || !res.Outcomes[2].PersonCreated || res.Outcomes[3].Inserted != 1 {
+			t.Fatalf("apply = %+v", res)
+		}
+		ids := func(pid int64) map[string]int64 {
+			t.Helper()
+			rec, err := db.PersonRecord(t.Context(), pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int64{}
+			for _, o := range rec.Observations {
+				got[o.SourceRef] = o.ID
+			}
+			for _, p := range rec.Procedures {
+				got[p.SourceRef] = p.ID
+			}
+			return got
+		}
+		if diff := cmp.Diff(map[string]int64{"o1": 1, "o2": 2, "o3": 3, "o4": 4, "pr1": 1}, ids(pid)); diff != "" {
+			t.Errorf("ids of the known person (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(map[string]int64{"o5": 1}, ids(res.Outcomes[2].PersonID)); diff != "" {
+			t.Errorf("ids of the new person (-want +got):\n%s", diff)
 		}
 	})
 

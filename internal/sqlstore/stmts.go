@@ -121,6 +121,41 @@ func (db *DB) warm(ctx context.Context) {
 	}
 }
 
+// queryRow runs a one-row read outside a transaction on the DB's compiled
+// statement for query, compiling it at first use (database/sql then
+// compiles it once on each pooled connection). It is for the reads on
+// every request's path (the bearer token, the policy's person facts), where
+// compiling cost as much as running. On PostgreSQL it passes query through.
+// query must already be rebound.
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if db.d.postgres {
+		return db.sql.QueryRowContext(ctx, query, args...)
+	}
+	db.stmtMu.Lock()
+	s, ok := db.stmts[query]
+	db.stmtMu.Unlock()
+	if !ok {
+		var err error
+		if s, err = db.sql.PrepareContext(ctx, query); err != nil {
+			return db.sql.QueryRowContext(ctx, query, args...) // the same error, as a Row
+		}
+		db.stmtMu.Lock()
+		if prev, ok := db.stmts[query]; ok {
+			s.Close()
+			s = prev
+		} else if db.wanted == nil {
+			// Closed meanwhile: keep nothing closeStmts would miss.
+			db.stmtMu.Unlock()
+			s.Close()
+			return db.sql.QueryRowContext(ctx, query, args...)
+		} else {
+			db.stmts[query] = s
+		}
+		db.stmtMu.Unlock()
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
 // closeStmts closes the compiled statements.
 func (db *DB) closeStmts() {
 	db.stmtMu.Lock()

@@ -120,7 +120,7 @@ func (db *DB) TokenByHash(ctx context.Context, hash string) (auth.Token, auth.Us
 	if err := db.ready(); err != nil {
 		return auth.Token{}, auth.User{}, err
 	}
-	row := db.sql.QueryRowContext(ctx, db.d.rebind(`
+	row := db.queryRow(ctx, db.d.rebind(`
 		SELECT t.id, t.user_id, t.hash, t.scopes, t.label, t.created_at, t.expires_at, t.revoked_at,
 		       u.`+prefixed("u.", userColumns)+`
 		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`), hash)
@@ -158,7 +158,7 @@ func (db *DB) PersonFacts(ctx context.Context, personID int64, now time.Time) (a
 	var f access.Facts
 	var teams sql.NullString
 	var consents int
-	err := db.sql.QueryRowContext(ctx, db.d.rebind(`
+	err := db.queryRow(ctx, db.d.rebind(`
 		SELECT p.practice_id,
 		       (SELECT `+agg+` FROM person_care_teams t
 		        WHERE t.person_id = p.person_id AND t.start_date <= ? AND (t.end_date IS NULL OR t.end_date > ?)),
