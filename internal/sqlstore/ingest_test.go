@@ -71,6 +71,26 @@ func runIngestContract(t *testing.T, open func(t *testing.T) *DB) {
 		if err != nil || p.FamilyName != "Patient" || p.Source != "fhir:test" {
 			t.Errorf("person = %+v, %v", p, err)
 		}
+
+		// New rows for a person who has some get ids past theirs (on
+		// PostgreSQL found for the whole batch at once), beside the
+		// replaced ones.
+		more := ingestItems("fhir:test")
+		more[1].Rows.Observations = append(more[1].Rows.Observations, record.Observation{Code: record.Coding{System: record.SNOMED, Code: "999791000000106"},
+			Effective: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), Provenance: record.Provenance{SourceRef: "o3"}})
+		more[2].Rows.Encounters = append(more[2].Rows.Encounters, record.Encounter{Class: record.EmergencyAdmission,
+			Start: time.Date(2025, 3, 2, 0, 0, 0, 0, time.UTC), Provenance: record.Provenance{SourceRef: "v2"}})
+		res, err = svc.Apply(t.Context(), more, false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Failed != 0 || res.Outcomes[1].Inserted != 1 || res.Outcomes[1].Replaced != 3 || res.Outcomes[2].Inserted != 1 || res.Outcomes[2].Replaced != 1 {
+			t.Errorf("third apply = %+v; want one new observation and one new encounter beside the replaced rows", res)
+		}
+		final := mustCounts(t, db)
+		if final["observations"] != after["observations"]+1 || final["encounters"] != after["encounters"]+1 || final["people"] != after["people"] {
+			t.Errorf("counts %v after adding two rows to %v", final, after)
+		}
 	})
 
 	t.Run("new rows of a known person are numbered past the stored ones", func(t *testing.T) {
@@ -153,6 +173,41 @@ func runIngestContract(t *testing.T, open func(t *testing.T) *DB) {
 		}
 		if c := mustCounts(t, db); c["people"] != 1 || c["source_identities"] != 2 || c["encounters"] != 2 {
 			t.Errorf("counts = %v; want one person with two identities and an encounter from each source", c)
+		}
+	})
+
+	t.Run("a row already stored for another person is refused with its item", func(t *testing.T) {
+		db := open(t)
+		mustMigrate(t, db)
+		svc := ingest.New(db)
+		first, err := svc.Apply(t.Context(), ingestItems("fhir:test"), false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := mustCounts(t, db)
+		// P2 (known, unverified NHS number) claims P1's condition c1; the
+		// batch holds two items, so the rows are looked up for it at once.
+		p2 := ingest.Item{Source: "fhir:test", Subject: "P2", At: "test:6", Person: &registry.Person{GivenName: "Other", FamilyName: "Person",
+			BirthDate: time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC), Sex: registry.Male}}
+		claim := ingest.Item{Source: "fhir:test", Subject: "P2", At: "test:7", Rows: record.Batch{
+			Conditions: []record.Condition{{Code: record.Coding{System: record.SNOMED, Code: "195967001"}, Provenance: record.Provenance{SourceRef: "c1"}}}}}
+		if _, err := svc.Apply(t.Context(), []ingest.Item{p2, {Source: "fhir:test", Subject: "P2", At: "test:6b"}}, false, now); err != nil {
+			t.Fatal(err)
+		}
+		res, err := svc.Apply(t.Context(), []ingest.Item{p2, claim}, false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantKind(t, res.Outcomes[1].Err, apperr.Conflict, "already stored for another person")
+		rec, err := db.PersonRecord(t.Context(), first.Outcomes[0].PersonID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.Conditions) != 1 || rec.Conditions[0].Code.Code != "13645005" {
+			t.Errorf("P1's conditions = %+v; want c1 untouched", rec.Conditions)
+		}
+		if c := mustCounts(t, db); c["conditions"] != before["conditions"] || c["people"] != before["people"]+1 {
+			t.Errorf("counts %v, before %v; want one new person and no condition moved", c, before)
 		}
 	})
 
