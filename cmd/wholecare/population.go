@@ -9,6 +9,7 @@ import (
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/population"
+	"github.com/wholecare/wholecare/internal/record"
 	"github.com/wholecare/wholecare/internal/sqlstore"
 )
 
@@ -24,12 +25,22 @@ type populationHolder struct {
 	applied int64 // the last outbox event the engine reflects
 }
 
-// populationStore is what the holder reads: whole people, and the outbox
-// events that say whose record changed.
+// populationStore is what the holder reads: whole people with the records
+// merged into them, and the outbox events that say whose record changed
+// (a merge or unmerge names every member of the cluster).
 type populationStore interface {
-	population.Source
+	ClusterBatch(ctx context.Context, after int64, n int) (*record.Batch, error)
 	OutboxHead(ctx context.Context) (int64, error)
 	ChangesAfter(ctx context.Context, after int64, limit int) ([]sqlstore.Change, error)
+}
+
+// clusters is the engine's source: a person merged into another is read as
+// part of them, so the engine counts everyone once. Refreshing a retired
+// record finds it gone and removes it.
+type clusters struct{ populationStore }
+
+func (c clusters) RecordBatch(ctx context.Context, after int64, n int) (*record.Batch, error) {
+	return c.ClusterBatch(ctx, after, n)
 }
 
 // How often the holder looks for change events, and the longest it waits
@@ -54,7 +65,7 @@ func buildPopulation(ctx context.Context, src populationStore, log *slog.Logger,
 		set, err := codes.Load()
 		var eng *population.Engine
 		if err == nil {
-			eng, err = population.Build(ctx, src, set, now(), func(done int) {
+			eng, err = population.Build(ctx, clusters{src}, set, now(), func(done int) {
 				h.mu.Lock()
 				h.done = done
 				h.mu.Unlock()
@@ -121,12 +132,12 @@ func applyChanges(ctx context.Context, src populationStore, eng *population.Engi
 		}
 		for _, c := range cs {
 			if c.Last != 0 {
-				if err := eng.Reload(ctx, src, c.First, c.Last); err != nil {
+				if err := eng.Reload(ctx, clusters{src}, c.First, c.Last); err != nil {
 					return seq, err
 				}
 			}
 			if len(c.People) > 0 {
-				if err := eng.Refresh(ctx, src, c.People...); err != nil {
+				if err := eng.Refresh(ctx, clusters{src}, c.People...); err != nil {
 					return seq, err
 				}
 			}

@@ -75,6 +75,21 @@ func TestPopulationFollowsTheOutbox(t *testing.T) {
 	took := waitFor("the ingested person", func() bool { return count("has(copd)") == copd+1 && count("age >= 0") == people+1 })
 	t.Logf("an ingested change reached the engine in %v", took)
 
+	// A merge counts two records as one person; an unmerge, two again.
+	b, err := db.RecordBatch(ctx, 0, 2)
+	if err != nil || len(b.People) != 2 {
+		t.Fatalf("RecordBatch: %v", err)
+	}
+	m, err := db.MergePeople(ctx, b.People[0].ID, b.People[1].ID, registry.MergeManual, "test", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the merge", func() bool { return count("age >= 0") == people })
+	if _, err := db.UnmergePeople(ctx, m.ID, "test", "not the same person", now); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the unmerge", func() bool { return count("age >= 0") == people+1 })
+
 	// Replacing the population reloads every range it names.
 	if _, _, err := runCmd(t, e, "generate", "--people", "200", "--seed", "9", "--now", "2026-03-01", "--replace"); err != nil {
 		t.Fatal(err)

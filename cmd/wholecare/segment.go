@@ -69,7 +69,9 @@ func runSegment(ctx context.Context, e *env, args []string) error {
 	var changes sqlstore.SegmentChanges
 	var after int64
 	for {
-		b, err := db.RecordBatch(ctx, after, population.BuildBatch)
+		// Merged records are read as part of their survivor: one person,
+		// one placement.
+		b, err := db.ClusterBatch(ctx, after, population.BuildBatch)
 		if err != nil {
 			bar.Finish()
 			return err

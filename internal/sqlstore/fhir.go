@@ -634,6 +634,20 @@ func (db *DB) LinkIdentity(ctx context.Context, person int64, source, local stri
 // there are no more. Walking the population this way keeps memory to one
 // batch and every query on the primary keys.
 func (db *DB) RecordBatch(ctx context.Context, after int64, n int) (*record.Batch, error) {
+	return db.recordBatch(ctx, after, n, false)
+}
+
+// ClusterBatch is RecordBatch with merged records folded together: it
+// returns up to n people who are not merged into anyone, in id order after
+// after, each with their own rows and those of every record merged into
+// them (at any depth), relabelled as theirs. It is how whole-population
+// work (the population engine, segmentation) counts a person once.
+// Folded rows keep their ids, which are unique only within their record.
+func (db *DB) ClusterBatch(ctx context.Context, after int64, n int) (*record.Batch, error) {
+	return db.recordBatch(ctx, after, n, true)
+}
+
+func (db *DB) recordBatch(ctx context.Context, after int64, n int, clusters bool) (*record.Batch, error) {
 	if err := db.ready(); err != nil {
 		return nil, err
 	}
@@ -646,7 +660,11 @@ func (db *DB) RecordBatch(ctx context.Context, after int64, n int) (*record.Batc
 	}
 	defer tx.Rollback()
 	b := &record.Batch{}
-	rows, err := tx.QueryContext(ctx, db.d.rebind(`SELECT `+personColumns+` FROM people WHERE person_id > ? ORDER BY person_id LIMIT `+strconv.Itoa(n)), after)
+	survivors := ""
+	if clusters {
+		survivors = ` AND merged_into IS NULL`
+	}
+	rows, err := tx.QueryContext(ctx, db.d.rebind(`SELECT `+personColumns+` FROM people WHERE person_id > ?`+survivors+` ORDER BY person_id LIMIT `+strconv.Itoa(n)), after)
 	if err != nil {
 		return nil, classify(err, "reading people")
 	}
@@ -666,18 +684,40 @@ func (db *DB) RecordBatch(ctx context.Context, after int64, n int) (*record.Batc
 		return b, nil
 	}
 	lo, hi := b.People[0].ID, b.People[len(b.People)-1].ID
-	q := func(sqlText, what string, scan func(s *sql.Rows) error) error {
-		rows, err := tx.QueryContext(ctx, db.d.rebind(sqlText), lo, hi)
-		if err != nil {
-			return classify(err, "reading "+what)
+	// owner maps every record folded into this batch to the survivor it
+	// belongs to; outside lists those whose rows the range read misses.
+	var owner map[int64]int64
+	var outside []int64
+	if clusters {
+		if owner, err = db.clusterMembers(ctx, tx, b.People, lo, hi); err != nil {
+			return nil, err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return classify(err, "reading "+what)
+		for m := range owner {
+			if m < lo || m > hi {
+				outside = append(outside, m)
 			}
 		}
-		return classify(rows.Err(), "reading "+what)
+		slices.Sort(outside)
+	}
+	q := func(sqlText, what string, scan func(s *sql.Rows) error) error {
+		read := func(text string, args ...any) error {
+			rows, err := tx.QueryContext(ctx, db.d.rebind(text), args...)
+			if err != nil {
+				return classify(err, "reading "+what)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				if err := scan(rows); err != nil {
+					return classify(err, "reading "+what)
+				}
+			}
+			return classify(rows.Err(), "reading "+what)
+		}
+		if err := read(sqlText, lo, hi); err != nil || len(outside) == 0 {
+			return err
+		}
+		cond, args := inKeys(db.d, "person_id", outside)
+		return read(strings.Replace(sqlText, "person_id BETWEEN ? AND ?", cond, 1), args...)
 	}
 	err = q(`SELECT person_id, source, local_id, received_at, provenance FROM source_identities WHERE person_id BETWEEN ? AND ? ORDER BY person_id, source, local_id`,
 		"identities", func(s *sql.Rows) error {
@@ -706,5 +746,96 @@ func (db *DB) RecordBatch(ctx context.Context, after int64, n int) (*record.Batc
 	if err != nil {
 		return nil, err
 	}
+	if clusters {
+		foldClusters(b, owner)
+	}
 	return b, nil
+}
+
+// clusterMembers finds, for the survivors in people (ids lo..hi), every
+// record merged into them at any depth: a chain of merges is followed a
+// level at a time. The result maps each member to its survivor.
+func (db *DB) clusterMembers(ctx context.Context, tx *sql.Tx, people []registry.Person, lo, hi int64) (map[int64]int64, error) {
+	owner := map[int64]int64{}
+	inBatch := make(map[int64]bool, len(people))
+	for _, p := range people {
+		inBatch[p.ID] = true
+	}
+	// The first level by range (the partial index on merged_into makes it
+	// cheap when merges are few), deeper levels by the members found.
+	text := `SELECT person_id, merged_into FROM people WHERE merged_into IS NOT NULL AND merged_into BETWEEN ? AND ?`
+	args := []any{lo, hi}
+	for depth := 0; ; depth++ {
+		rows, err := tx.QueryContext(ctx, db.d.rebind(text), args...)
+		if err != nil {
+			return nil, classify(err, "reading merged records")
+		}
+		var next []int64
+		for rows.Next() {
+			var m, into int64
+			if err := rows.Scan(&m, &into); err != nil {
+				rows.Close()
+				return nil, classify(err, "reading merged records")
+			}
+			top, ok := owner[into]
+			if !ok && inBatch[into] {
+				top, ok = into, true
+			}
+			if ok {
+				owner[m] = top
+				next = append(next, m)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, classify(err, "reading merged records")
+		}
+		if len(next) == 0 {
+			return owner, nil
+		}
+		if depth > 100 {
+			return nil, apperr.E(apperr.Internal, "sqlstore: merges nested more than 100 deep (a cycle?)")
+		}
+		cond, a := inKeys(db.d, "merged_into", next)
+		text, args = `SELECT person_id, merged_into FROM people WHERE `+cond, a
+	}
+}
+
+// foldClusters relabels the rows of merged records as their survivor's
+// and drops rows of records that belong to no one in the batch (retired
+// people whose survivor is outside it).
+func foldClusters(b *record.Batch, owner map[int64]int64) {
+	keep := make(map[int64]bool, len(b.People))
+	for _, p := range b.People {
+		keep[p.ID] = true
+	}
+	to := func(pid *int64) bool {
+		if keep[*pid] {
+			return true
+		}
+		top, ok := owner[*pid]
+		*pid = top
+		return ok
+	}
+	fold(&b.Identities, func(r *registry.SourceIdentity) *int64 { return &r.PersonID }, to)
+	fold(&b.TeamLinks, func(r *registry.CareTeamLink) *int64 { return &r.PersonID }, to)
+	fold(&b.Conditions, func(r *record.Condition) *int64 { return &r.PersonID }, to)
+	fold(&b.Observations, func(r *record.Observation) *int64 { return &r.PersonID }, to)
+	fold(&b.Encounters, func(r *record.Encounter) *int64 { return &r.PersonID }, to)
+	fold(&b.Medications, func(r *record.Medication) *int64 { return &r.PersonID }, to)
+	fold(&b.Immunisations, func(r *record.Immunisation) *int64 { return &r.PersonID }, to)
+	fold(&b.Procedures, func(r *record.Procedure) *int64 { return &r.PersonID }, to)
+	fold(&b.Costs, func(r *record.ActivityCost) *int64 { return &r.PersonID }, to)
+	fold(&b.Packages, func(r *record.SocialCarePackage) *int64 { return &r.PersonID }, to)
+}
+
+// fold relabels each row's person with to, dropping the rows to refuses.
+func fold[T any](rows *[]T, person func(*T) *int64, to func(*int64) bool) {
+	out := (*rows)[:0]
+	for i := range *rows {
+		if to(person(&(*rows)[i])) {
+			out = append(out, (*rows)[i])
+		}
+	}
+	*rows = out
 }
