@@ -63,14 +63,26 @@ func (db *DB) AppendAudit(ctx context.Context, events []audit.Event) ([]audit.Ev
 		return nil, classify(err, "appending to the audit log")
 	}
 	defer sqlTx.Rollback()
-	tx := db.cached(sqlTx)
+	chained, err := db.appendAudit(ctx, db.cached(sqlTx), events)
+	if err != nil {
+		return nil, err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return nil, classify(err, "committing to the audit log")
+	}
+	return chained, nil
+}
 
+// appendAudit chains events onto the log inside tx: the head is read (and,
+// on PostgreSQL, locked) in tx, so a change that must be audited in the
+// same transaction as itself (a merge an HL7 v2 A40 makes) can be.
+func (db *DB) appendAudit(ctx context.Context, tx *cachedTx, events []audit.Event) ([]audit.Event, error) {
 	q := `SELECT seq, hash FROM audit_head WHERE id = 1`
 	if db.d.postgres {
 		q += ` FOR UPDATE`
 	}
 	var head audit.Head
-	err = tx.QueryRowContext(ctx, q).Scan(&head.Seq, &head.Hash)
+	err := tx.QueryRowContext(ctx, q).Scan(&head.Seq, &head.Hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, apperr.E(apperr.Conflict, "the audit log's head is missing, so nothing can be appended: run wholecare audit verify")
 	}
@@ -100,9 +112,6 @@ func (db *DB) AppendAudit(ctx context.Context, events []audit.Event) ([]audit.Ev
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return nil, apperr.E(apperr.Internal, "moving the audit head: the head row is gone")
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return nil, classify(err, "committing to the audit log")
 	}
 	return chained, nil
 }

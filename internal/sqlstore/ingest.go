@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/wholecare/wholecare/internal/apperr"
+	"github.com/wholecare/wholecare/internal/audit"
 	"github.com/wholecare/wholecare/internal/ingest"
 	"github.com/wholecare/wholecare/internal/record"
 	"github.com/wholecare/wholecare/internal/registry"
@@ -688,7 +690,19 @@ func (db *DB) applyMerge(ctx context.Context, tx *cachedTx, m ingest.Merge, now 
 	}
 	survivor, retired := intoChain[len(intoChain)-1], fromChain[len(fromChain)-1]
 	if survivor != retired {
-		if _, err := db.mergeTx(ctx, tx, survivor, retired, registry.MergeSource, m.Source, now); err != nil {
+		merge, err := db.mergeTx(ctx, tx, survivor, retired, registry.MergeSource, m.Source, now)
+		if err != nil {
+			return 0, err
+		}
+		// Audited in the same transaction, like a merge a user makes, with
+		// the sending system as the one who decided it.
+		evs := make([]audit.Event, 0, 2)
+		for _, pid := range []int64{survivor, retired} {
+			evs = append(evs, audit.Event{At: now, UserName: m.Source, Role: "system", PersonID: pid, Action: "merge",
+				ResourceType: "Patient", Purpose: "administration", Basis: "none", Outcome: audit.OutcomeAllowed,
+				Reason: "HL7 v2 merge (A40) from " + m.Source, Detail: "merge " + strconv.FormatInt(merge.ID, 10) + " " + m.At})
+		}
+		if _, err := db.appendAudit(ctx, tx, evs); err != nil {
 			return 0, err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wholecare/wholecare/internal/apperr"
+	"github.com/wholecare/wholecare/internal/audit"
 	"github.com/wholecare/wholecare/internal/ingest"
 	"github.com/wholecare/wholecare/internal/record"
 	"github.com/wholecare/wholecare/internal/registry"
@@ -233,6 +234,18 @@ func runReceiveContract(t *testing.T, open func(t *testing.T) *DB) {
 		if err != nil || len(ms) != 1 || ms[0].Reason != registry.MergeSource || ms[0].DecidedBy != "hl7v2:RXX" ||
 			ms[0].Survivor != g1 || ms[0].Retired != g2Person {
 			t.Errorf("merges = %+v, %v; want one source-merge of %d into %d decided by the source", ms, err, g2Person, g1)
+		}
+		// It is in the audit log against both people, decided by the source,
+		// and the chain still verifies.
+		for _, pid := range []int64{g1, g2Person} {
+			evs, err := db.AuditEvents(t.Context(), audit.Filter{PersonID: pid, Limit: 10})
+			if err != nil || len(evs) != 1 || evs[0].Action != "merge" || evs[0].UserName != "hl7v2:RXX" || evs[0].Role != "system" ||
+				!strings.Contains(evs[0].Reason, "A40") {
+				t.Errorf("audit of person %d = %+v, %v; want one merge by hl7v2:RXX", pid, evs, err)
+			}
+		}
+		if rep, err := audit.Verify(t.Context(), db, audit.VerifyOptions{}); err != nil || !rep.OK() {
+			t.Errorf("audit verify after the A40: %+v, %v", rep, err)
 		}
 		// The survivor's golden record now holds both sources' records: the
 		// moved identity's demographics came with it.
