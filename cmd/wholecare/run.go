@@ -41,6 +41,7 @@ func commands() []command {
 		{"generate", "generate a synthetic population into the database, or as FHIR NDJSON", runGenerate},
 		{"import", "import FHIR R4 bundles and Bulk Data NDJSON files or directories", runImport},
 		{"segment", "place everyone in the Kaiser pyramid, Bridges to Health and the North West London groups; record transitions; print shares", runSegment},
+		{"risk", "emergency admission risk (12 months): train and validate the models on the store's history, evaluate a saved model, score everyone", runRisk},
 		{"link", "find the records of the same person in a CSV file, or across two (probabilistic record linkage)", runLink},
 		{"messages", "list, show and replay HL7 v2 messages in the message log", runMessages},
 		{"audit", "verify the tamper-evident audit log (and print its head), or list its entries", runAudit},
