@@ -193,6 +193,17 @@ func TestEngineMatchesOracle(t *testing.T) {
 			v, ok := o.latest("obs.hba1c", 15, now)
 			return o.alive(now) && o.has("diabetes") && !(ok && v <= 58) && o.count(EncounterConcept(record.PrimaryCare), 24, now) >= 3
 		}},
+		// Conjunctions evaluate later parts only on the rows still in:
+		// these nest or, not and none under such a mask.
+		{"age >= 50 and (has(copd) or not has(hypertension)) and not (sex = male and count(ae, 24m) >= 1)", func(o oracle, now time.Time) bool {
+			return o.p.AgeAt(now) >= 50 && (o.has("copd") || !o.has("hypertension")) &&
+				!(o.p.Sex == registry.Male && o.count(EncounterConcept(record.AE), 24, now) >= 1)
+		}},
+		{"has(diabetes) and age < 70 and not (latest(hba1c, 15m) > 58 or count(primary_care, 12m) >= 2)", func(o oracle, now time.Time) bool {
+			v, ok := o.latest("obs.hba1c", 15, now)
+			return o.has("diabetes") && o.p.AgeAt(now) >= 0 && o.p.AgeAt(now) < 70 &&
+				!((ok && v > 58) || o.count(EncounterConcept(record.PrimaryCare), 12, now) >= 2)
+		}},
 		{fmt.Sprintf("has(COPD) and age >= 65 and count(emergency_admission, 12m) >= 2 and not latest(hba1c, 15m) <= 58 and practice in (%s, %s)", p1, p2),
 			func(o oracle, now time.Time) bool {
 				v, ok := o.latest("obs.hba1c", 15, now)

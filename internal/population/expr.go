@@ -2,6 +2,7 @@ package population
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -213,11 +214,18 @@ const maxRange = 1 << 16
 const MaxDepth = 64
 
 // evaluator evaluates one expression under the engine's read lock.
+//
+// mask, when not nil, is the set of rows the caller still cares about: the
+// part of a conjunction already known. eval may then answer only for rows
+// in mask (rows outside it may be anything), which lets a cohort like
+// "has(copd) and age >= 65 and …" scan ages only of people with COPD
+// instead of the whole population.
 type evaluator struct {
 	e      *Engine
 	now    time.Time
 	nowDay int32
 	n      int // rows
+	mask   Bitmap
 }
 
 // Eval evaluates x on day now to the set of rows in the cohort. A concept
@@ -372,17 +380,27 @@ func (v *evaluator) eval(x Expr, depth int) (Bitmap, error) {
 		if len(x.xs) == 0 {
 			return e.live.Clone(), nil
 		}
+		// The cheapest parts first, each later part evaluated only on the
+		// rows that are still in.
+		xs := slices.Clone(x.xs)
+		slices.SortStableFunc(xs, func(a, b Expr) int { return cost(a) - cost(b) })
+		outer := v.mask
+		defer func() { v.mask = outer }()
 		var out Bitmap
-		for i, y := range x.xs {
+		for i, y := range xs {
 			b, err := v.eval(y, depth+1)
 			if err != nil {
 				return nil, err
 			}
 			if i == 0 {
 				out = b
+				if outer != nil {
+					out.And(outer)
+				}
 			} else {
 				out.And(b)
 			}
+			v.mask = out
 		}
 		return out, nil
 	case orExpr:
@@ -407,9 +425,32 @@ func (v *evaluator) eval(x Expr, depth int) (Bitmap, error) {
 	return nil, apperr.Ef(apperr.Invalid, "population: unsupported cohort expression %T", x)
 }
 
-// scan builds a bitmap from a predicate on rows, a word at a time.
+// cost ranks how much evaluating x costs: a stored bitmap, a column scan,
+// a walk of event timelines, a compound.
+func cost(x Expr) int {
+	switch x.(type) {
+	case conceptExpr:
+		return 0
+	case rangeExpr, sexExpr, practiceExpr, aliveExpr:
+		return 1
+	case atLeastExpr, latestExpr, noEventExpr:
+		return 2
+	}
+	return 3
+}
+
+// scan builds a bitmap from a predicate on rows: every row, or only those
+// in the mask.
 func (v *evaluator) scan(f func(r int) bool) Bitmap {
 	out := newBitmap(v.n)
+	if v.mask != nil {
+		v.mask.each(func(r int) {
+			if r < v.n && f(r) {
+				out[r>>6] |= 1 << (uint(r) & 63)
+			}
+		})
+		return out
+	}
 	for r := range v.n {
 		if f(r) {
 			out[r>>6] |= 1 << (uint(r) & 63)
@@ -448,7 +489,12 @@ func (v *evaluator) rangeScan(x rangeExpr) (Bitmap, error) {
 func (v *evaluator) perPerson(k uint16, f func(seg *events, i, j int) bool) Bitmap {
 	e := v.e
 	out := newBitmap(v.n)
-	e.any[k].each(func(r int) {
+	rows := e.any[k]
+	if v.mask != nil {
+		rows = rows.Clone()
+		rows.And(v.mask)
+	}
+	rows.each(func(r int) {
 		seg, lo, hi := e.span(r)
 		cs := seg.concept[lo:hi]
 		i, j := 0, len(cs) // lower bound of k: events are sorted by concept
