@@ -14,6 +14,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	cfg.dbFlag(fs)
 	cfg.addrFlag(fs)
 	cfg.mllpFlag(fs)
+	cfg.riskModelFlag(fs)
 	cfg.trustFlags(fs)
 	cfg.populationFlags(fs)
 	cfg.logFlags(fs)

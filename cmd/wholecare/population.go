@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"flag"
+	"os"
 	"log/slog"
 	"sync"
 	"time"
@@ -10,6 +12,8 @@ import (
 	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/population"
 	"github.com/wholecare/wholecare/internal/record"
+	"github.com/wholecare/wholecare/internal/risk"
+	"github.com/wholecare/wholecare/internal/riskmodel"
 	"github.com/wholecare/wholecare/internal/sqlstore"
 )
 
@@ -51,7 +55,43 @@ const (
 	followBackoff = 10 * time.Second
 )
 
-func buildPopulation(ctx context.Context, src populationStore, log *slog.Logger, now func() time.Time) *populationHolder {
+// riskModelFlag names the model the engine scores people with.
+func (c *config) riskModelFlag(fs *flag.FlagSet) {
+	fs.StringVar(&c.riskModel, "risk-model", c.riskModel,
+		"a model saved by wholecare risk train: the population engine scores everyone's 12-month emergency admission risk with it, for case finding and the risk band")
+}
+
+// loadRiskModel reads the model file named by --risk-model, checked
+// against this build's features; no option when none is named.
+func loadRiskModel(cfg config) ([]population.Option, error) {
+	if cfg.riskModel == "" {
+		return nil, nil
+	}
+	set, err := codes.Load()
+	if err != nil {
+		return nil, err
+	}
+	sc, err := risk.New(set)
+	if err != nil {
+		return nil, err
+	}
+	fb, err := riskmodel.NewBuilder(set, sc)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(cfg.riskModel)
+	if err != nil {
+		return nil, apperr.Wrap(apperr.Invalid, err, "--risk-model")
+	}
+	defer f.Close()
+	m, err := riskmodel.Load(f, fb)
+	if err != nil {
+		return nil, apperr.Wrap(apperr.Invalid, err, "--risk-model "+cfg.riskModel)
+	}
+	return []population.Option{population.WithRiskModel(m, fb)}, nil
+}
+
+func buildPopulation(ctx context.Context, src populationStore, log *slog.Logger, now func() time.Time, opts ...population.Option) *populationHolder {
 	h := &populationHolder{}
 	go func() {
 		start := time.Now()
@@ -69,7 +109,7 @@ func buildPopulation(ctx context.Context, src populationStore, log *slog.Logger,
 				h.mu.Lock()
 				h.done = done
 				h.mu.Unlock()
-			})
+			}, opts...)
 		}
 		if err != nil {
 			h.fail(log, err)

@@ -34,6 +34,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	cfg.addrFlag(fs)
 	cfg.mllpFlag(fs)
 	cfg.linkageFlag(fs)
+	cfg.riskModelFlag(fs)
 	cfg.trustFlags(fs)
 	cfg.logFlags(fs)
 	if err := parseFlags(fs, e, args, "[--db DSN] [--addr HOST:PORT] [--mllp-addr HOST:PORT]"); err != nil {
@@ -134,9 +135,14 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		ln.Close()
 		return err
 	}
+	riskOpts, err := loadRiskModel(cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	deps := httpapi.Deps{Log: log, Store: db, Metrics: reg, Version: buildVersion(), Summaries: summaries,
 		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, FHIR: fhirAPI, TLS: tls, Now: time.Now,
-		Registry: db, Reviews: db, Merger: db, Population: buildPopulation(ctx, db, log, time.Now)}
+		Registry: db, Reviews: db, Merger: db, Population: buildPopulation(ctx, db, log, time.Now, riskOpts...)}
 	if cfg.oidcIssuer != "" {
 		prov, err := oidc.Discover(ctx, oidc.Config{Issuer: cfg.oidcIssuer, ClientID: cfg.oidcClientID,
 			ClientSecret: cfg.oidcClientSecret, RedirectURL: cfg.oidcRedirect})

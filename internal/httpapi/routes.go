@@ -77,6 +77,7 @@ func (s *Server) routes() {
 		s.add("GET /api/v1/stats/people-by-practice", permitted, s.serve(s.handlePeopleByPractice()))
 		if s.deps.Population != nil {
 			s.add("GET /api/v1/cohorts/count", permitted, s.serve(s.handleCohortCount()))
+			s.add("GET /api/v1/casefinding", person, s.serve(s.handleCaseFinding()))
 		}
 		if s.deps.Audit != nil {
 			s.add("GET /api/v1/audit", permitted, s.serve(s.handleAudit()))

@@ -12,6 +12,7 @@ import (
 	"github.com/wholecare/wholecare/internal/record"
 	"github.com/wholecare/wholecare/internal/registry"
 	"github.com/wholecare/wholecare/internal/risk"
+	"github.com/wholecare/wholecare/internal/riskmodel"
 	"github.com/wholecare/wholecare/internal/segment"
 )
 
@@ -78,6 +79,8 @@ const inExtra = 1 << 31
 // milliseconds) and evaluations wait for an update (microseconds).
 type Engine struct {
 	seg     *segment.Reader
+	model   *riskmodel.Model   // nil: no risk scores
+	feats   *riskmodel.Builder // the features model reads
 	clock   func() time.Time // the day segments are computed on; see SetClock
 	codes   *codes.Set
 	cat     catalog
@@ -96,6 +99,10 @@ type Engine struct {
 	// Kaiser level plus one (so that 0 stays "unknown"), the Bridges to
 	// Health segment and the NW London group (both 1-based already).
 	kaiser, bridges, nwl []uint8
+	// score and prev are the 12-month emergency admission risk now and a
+	// month ago, from the risk model when one is set (NaN otherwise, or
+	// for people the model does not score).
+	score, prev []float32
 	risk                 []uint8  // 0 unknown; set by SetRiskBand
 	start                []uint32 // first event; inExtra bit says which segment
 	end                  []uint32 // one past the last event, in the same segment
@@ -140,6 +147,16 @@ func New(set *codes.Set, now time.Time) (*Engine, error) {
 	return e, nil
 }
 
+// Option configures an engine as Build makes it.
+type Option func(*Engine)
+
+// WithRiskModel scores every person the engine builds or updates with m
+// (whose features b builds): the risk now and a month ago, for ranking
+// (Rank) and the risk band (see RiskBandOf).
+func WithRiskModel(m *riskmodel.Model, b *riskmodel.Builder) Option {
+	return func(e *Engine) { e.model, e.feats = m, b }
+}
+
 // SetClock says what day people's segments are computed on when they are
 // updated. An engine starts with the day it was built, so that updates
 // agree with a rebuild; a long-running server passes time.Now.
@@ -153,10 +170,13 @@ func (e *Engine) SetClock(now func() time.Time) {
 // people at a time. progress, when not nil, is called after each batch
 // with the number of people loaded so far. now is recorded as the build
 // time. ctx is checked between batches.
-func Build(ctx context.Context, src Source, set *codes.Set, now time.Time, progress func(done int)) (*Engine, error) {
+func Build(ctx context.Context, src Source, set *codes.Set, now time.Time, progress func(done int), opts ...Option) (*Engine, error) {
 	e, err := New(set, now)
 	if err != nil {
 		return nil, err
+	}
+	for _, o := range opts {
+		o(e)
 	}
 	p := newPreparer(e)
 	after := int64(math.MinInt64)
@@ -226,6 +246,7 @@ func (e *Engine) Remove(id int64) {
 	e.birth[r], e.death[r] = noDay, noDay
 	e.sex[r], e.practice[r], e.imd[r], e.risk[r] = 0, 0, 0, 0
 	e.kaiser[r], e.bridges[r], e.nwl[r] = 0, 0, 0
+	e.score[r], e.prev[r] = nan32, nan32
 	e.end[r] = e.start[r]
 }
 
@@ -400,6 +421,8 @@ func (e *Engine) put(p *preparer, i int, update bool) {
 		e.sex = append(e.sex, 0)
 		e.practice = append(e.practice, 0)
 		e.imd = append(e.imd, 0)
+		e.score = append(e.score, nan32)
+		e.prev = append(e.prev, nan32)
 		e.kaiser = append(e.kaiser, 0)
 		e.bridges = append(e.bridges, 0)
 		e.nwl = append(e.nwl, 0)
@@ -419,6 +442,10 @@ func (e *Engine) put(p *preparer, i int, update bool) {
 	}
 	sg := p.segs[i]
 	e.kaiser[r], e.bridges[r], e.nwl[r] = uint8(sg.kaiser)+1, uint8(sg.bridges), uint8(sg.nwl)
+	e.score[r], e.prev[r] = sg.score, sg.prev
+	if e.model != nil {
+		e.risk[r] = RiskBandOf(sg.score)
+	}
 
 	ev := p.ev[p.off[i]:p.off[i+1]]
 	var seg *events

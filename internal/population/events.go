@@ -10,6 +10,7 @@ import (
 	"github.com/wholecare/wholecare/internal/record"
 	"github.com/wholecare/wholecare/internal/registry"
 	"github.com/wholecare/wholecare/internal/risk"
+	"github.com/wholecare/wholecare/internal/riskmodel"
 	"github.com/wholecare/wholecare/internal/segment"
 )
 
@@ -46,6 +47,7 @@ type preparer struct {
 	ev     []tmpEvent
 
 	segs []placement // of person i
+	row  []float32   // a feature row, reused
 
 	local map[int64]int
 	pid   []int // person (local index) of each raw event
@@ -55,9 +57,10 @@ type preparer struct {
 
 // placement is where the segment rules put one person.
 type placement struct {
-	kaiser  segment.Level
-	bridges segment.Bridges
-	nwl     segment.Group
+	kaiser      segment.Level
+	bridges     segment.Bridges
+	nwl         segment.Group
+	score, prev float32 // NaN when not scored
 }
 
 // place runs the segment rules for every person of b, on the engine's
@@ -72,9 +75,32 @@ func (p *preparer) place(b *record.Batch) error {
 		if err != nil {
 			return err
 		}
-		p.segs = append(p.segs, placement{segment.Kaiser(&f).Segment, segment.BridgesOf(&f).Segment, segment.NWL(&f).Segment})
+		pl := placement{kaiser: segment.Kaiser(&f).Segment, bridges: segment.BridgesOf(&f).Segment, nwl: segment.NWL(&f).Segment,
+			score: nan32, prev: nan32}
+		if p.e.model != nil {
+			if pl.score, err = p.risk(&r, now); err != nil {
+				return err
+			}
+			if pl.prev, err = p.risk(&r, now.AddDate(0, -1, 0)); err != nil {
+				return err
+			}
+		}
+		p.segs = append(p.segs, pl)
 	}
 	return nil
+}
+
+// risk is the model's 12-month emergency admission risk for r as of day
+// at, NaN for someone the model does not score then.
+func (p *preparer) risk(r *risk.Record, at time.Time) (float32, error) {
+	if !riskmodel.Eligible(r.Person, at) {
+		return nan32, nil
+	}
+	p.row = slices.Grow(p.row[:0], p.e.feats.Width())[:p.e.feats.Width()]
+	if err := p.e.feats.Row(riskmodel.Person{Record: r}, at, p.row); err != nil {
+		return nan32, err
+	}
+	return float32(p.e.model.Risk(p.row)), nil
 }
 
 func newPreparer(e *Engine) *preparer {

@@ -1,0 +1,126 @@
+package httpapi
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/wholecare/wholecare/internal/access"
+	"github.com/wholecare/wholecare/internal/apperr"
+	"github.com/wholecare/wholecare/internal/auth"
+	"github.com/wholecare/wholecare/internal/population"
+)
+
+// caseFindingMax bounds one list; caseFindingScan bounds how many ranked
+// people are checked against the caller's access to fill it, so that a
+// caller who may see few of a large cohort still gets an answer quickly.
+const (
+	caseFindingMax  = 200
+	caseFindingScan = 5000
+)
+
+type rankedView struct {
+	PersonID   int64    `json:"person_id"`
+	GivenName  string   `json:"given_name"`
+	FamilyName string   `json:"family_name"`
+	BirthDate  string   `json:"birth_date,omitempty"`
+	PracticeID string   `json:"practice_id,omitempty"`
+	Risk       float32  `json:"risk"`
+	Previous   *float32 `json:"risk_a_month_ago,omitempty"`
+	Rise       *float32 `json:"rise,omitempty"`
+	RiskBand   uint8    `json:"risk_band"`
+}
+
+// handleCaseFinding lists the people of a cohort (q, in the cohort
+// language) most at risk of an emergency admission in the next 12 months,
+// highest first: only people the caller may see (their care relationships,
+// consent), each audited as a search result. rose keeps people whose risk
+// rose by at least that much (a probability, e.g. 0.05) since a month ago.
+func (s *Server) handleCaseFinding() handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		q := r.URL.Query()
+		text := q.Get("q")
+		if text == "" {
+			text = "alive"
+		}
+		limit := 50
+		if v := q.Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > caseFindingMax {
+				return apperr.Ef(apperr.Invalid, "limit: give a number from 1 to %d", caseFindingMax)
+			}
+			limit = n
+		}
+		var rose float64
+		if v := q.Get("rose"); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || f > 1 || math.IsNaN(f) {
+				return apperr.E(apperr.Invalid, "rose: give a rise in probability from 0 to 1, e.g. 0.05 for five points")
+			}
+			rose = f
+		}
+		// A list of named people: only for roles that read records; counts
+		// are for the others (GET /api/v1/cohorts/count).
+		p, ok := auth.FromContext(r.Context())
+		if !ok || p == nil {
+			return apperr.E(apperr.Unauthenticated, "sign in first")
+		}
+		if !access.Has(p.Role, access.ReadRecord) {
+			return apperr.Ef(apperr.Forbidden, "your role (%s) does not read records, so it cannot list people: count them with GET /api/v1/cohorts/count", p.Role)
+		}
+		guard := s.deps.Policy.Guard()
+		eng, err := s.deps.Population.Engine()
+		if err != nil {
+			return err
+		}
+		expr, err := eng.Parse(text)
+		if err != nil {
+			return err
+		}
+		now := s.deps.Now()
+		ranked, err := eng.Rank(expr, now, rose, caseFindingScan)
+		if err != nil {
+			return err
+		}
+		ids := make([]int64, len(ranked))
+		for i, rk := range ranked {
+			ids[i] = rk.PersonID
+		}
+		visible, err := guard.Visible(r.Context(), ids, "RiskAssessment")
+		if err != nil {
+			return err
+		}
+		show := make(map[int64]bool, len(visible))
+		for _, id := range visible {
+			show[id] = true
+		}
+		out := []rankedView{}
+		var listed []int64
+		for _, rk := range ranked {
+			if len(out) == limit {
+				break
+			}
+			if !show[rk.PersonID] {
+				continue
+			}
+			p, err := s.deps.Data.Person(r.Context(), rk.PersonID)
+			if err != nil {
+				return err
+			}
+			v := rankedView{PersonID: p.ID, GivenName: p.GivenName, FamilyName: p.FamilyName, BirthDate: day(p.BirthDate),
+				PracticeID: p.PracticeID, Risk: rk.Risk, RiskBand: population.RiskBandOf(rk.Risk)}
+			if prev := rk.Previous; prev == prev {
+				rise := rk.Rise()
+				v.Previous, v.Rise = &prev, &rise
+			}
+			out = append(out, v)
+			listed = append(listed, p.ID)
+		}
+		if err := guard.Accessed(r.Context(), "search", "RiskAssessment", listed); err != nil {
+			return err
+		}
+		return encode(w, http.StatusOK, map[string]any{"cohort": text, "as_of": now.UTC().Format(time.DateOnly),
+			"rose_at_least": rose, "people": out, "ranked_in_cohort": len(ranked), "shown": len(out)})
+	}
+}
