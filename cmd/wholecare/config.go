@@ -30,7 +30,7 @@ type config struct {
 
 	exportDir string // where FHIR bulk export files are written
 
-	noLinkage bool // incoming people are never matched to the registry by record linkage
+	noLinkage bool   // incoming people are never matched to the registry by record linkage
 	riskModel string // a model file from wholecare risk train; "" for no risk scores
 
 	// OpenID Connect sign-in: all four or none.

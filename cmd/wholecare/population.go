@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"flag"
-	"os"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 

@@ -81,7 +81,7 @@ type Engine struct {
 	seg     *segment.Reader
 	model   *riskmodel.Model   // nil: no risk scores
 	feats   *riskmodel.Builder // the features model reads
-	clock   func() time.Time // the day segments are computed on; see SetClock
+	clock   func() time.Time   // the day segments are computed on; see SetClock
 	codes   *codes.Set
 	cat     catalog
 	builtAt time.Time
@@ -103,9 +103,9 @@ type Engine struct {
 	// month ago, from the risk model when one is set (NaN otherwise, or
 	// for people the model does not score).
 	score, prev []float32
-	risk                 []uint8  // 0 unknown; set by SetRiskBand
-	start                []uint32 // first event; inExtra bit says which segment
-	end                  []uint32 // one past the last event, in the same segment
+	risk        []uint8  // 0 unknown; set by SetRiskBand
+	start       []uint32 // first event; inExtra bit says which segment
+	end         []uint32 // one past the last event, in the same segment
 
 	live    Bitmap   // rows in use (removed people are cleared)
 	present []Bitmap // by concept: the person has the concept (resolved conditions do not count)

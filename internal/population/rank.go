@@ -71,4 +71,3 @@ func (e *Engine) Rank(x Expr, now time.Time, minRise float64, limit int) ([]Rank
 	})
 	return out[:min(limit, len(out))], nil
 }
-
