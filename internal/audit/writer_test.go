@@ -242,3 +242,63 @@ func TestWriterCallerGivesUp(t *testing.T) {
 		wantErr(t, err, apperr.Unavailable, "may still be stored")
 	})
 }
+
+// After a batch of several callers the writer waits a moment (gatherWait)
+// for as many again, so that under load a commit serves more reads; after
+// a batch of one it never waits, so a lone caller pays only the commit.
+func TestWriterGathersUnderLoadOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMemLog()
+		m.delay = time.Millisecond
+		w := NewWriter(m, nil, time.Now)
+		defer w.Close()
+		record := func(c int) {
+			if err := w.Record(t.Context(), tagged(c, 0, 0)); err != nil {
+				t.Errorf("Record: %v", err)
+			}
+		}
+		timed := func(c int) time.Duration {
+			start := time.Now()
+			record(c)
+			return time.Since(start)
+		}
+
+		// Alone: no wait before the commit.
+		if got := timed(0); got != m.delay {
+			t.Errorf("a lone caller took %v, want the commit's %v", got, m.delay)
+		}
+
+		// Three callers queue behind a commit and are committed together.
+		var wg sync.WaitGroup
+		wg.Go(func() { record(1) })
+		synctest.Wait() // 1 is committing
+		for c := 2; c <= 4; c++ {
+			wg.Go(func() { record(c) })
+		}
+		wg.Wait()
+
+		// Three more arrive 100 µs apart: the first waits for the others.
+		var first time.Duration
+		wg.Go(func() { first = timed(5) })
+		for c := 6; c <= 7; c++ {
+			time.Sleep(100 * time.Microsecond)
+			wg.Go(func() { record(c) })
+		}
+		wg.Wait()
+		if want := 200*time.Microsecond + m.delay; first != want {
+			t.Errorf("the first of three took %v, want %v", first, want)
+		}
+
+		// Load gone: one wait of gatherWait, then none.
+		if got, want := timed(8), gatherWait+m.delay; got != want {
+			t.Errorf("a lone caller after a batch of three took %v, want %v", got, want)
+		}
+		if got := timed(9); got != m.delay {
+			t.Errorf("a lone caller after a batch of one took %v, want %v", got, m.delay)
+		}
+		want := []int{1, 1, 3, 3, 1, 1}
+		if fmt.Sprint(m.batches) != fmt.Sprint(want) {
+			t.Errorf("batches %v, want %v", m.batches, want)
+		}
+	})
+}

@@ -304,6 +304,55 @@ func runAuditContract(t *testing.T, open func(t *testing.T) *DB) {
 			t.Errorf("%d distinct entries, want %d", len(seen), 2*perWriter)
 		}
 	})
+
+	t.Run("appends and changes audited in their own transaction keep one chain", func(t *testing.T) {
+		// A change audited in its own transaction (an HL7 v2 merge) appends
+		// on whichever pooled connection its transaction has, beside the
+		// audit writer's appends: each must read the head the other left.
+		db := open(t)
+		mustMigrate(t, db)
+		const rounds = 20
+		var wg sync.WaitGroup
+		var n atomic.Int64
+		for range 3 {
+			wg.Go(func() {
+				for range rounds {
+					if _, err := db.AppendAudit(t.Context(), []audit.Event{auditEvent(int(n.Add(1)))}); err != nil {
+						t.Errorf("AppendAudit: %v", err)
+						return
+					}
+				}
+			})
+			wg.Go(func() {
+				for range rounds {
+					if err := appendInOwnTx(t.Context(), db, auditEvent(int(n.Add(1)))); err != nil {
+						t.Errorf("appending in a change's transaction: %v", err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		r := mustVerifyDB(t, db, audit.VerifyOptions{})
+		if want := int64(6 * rounds); !r.OK() || r.Checked != want || r.Head.Seq != want {
+			t.Fatalf("Verify = %+v, want %d sound entries", r, want)
+		}
+	})
+}
+
+// appendInOwnTx audits e the way a change audited with itself does: on a
+// pooled connection, inside the change's transaction.
+func appendInOwnTx(ctx context.Context, db *DB, e audit.Event) error {
+	db.warm(ctx)
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := db.appendAudit(ctx, db.cached(tx), []audit.Event{e}); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // reopen opens a second handle on the same database as db.
