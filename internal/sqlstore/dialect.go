@@ -178,23 +178,67 @@ func sqliteBulk(ctx context.Context, tx *cachedTx, enc *encoder) error {
 		if n == 0 {
 			continue
 		}
-		nc := len(t.cols)
-		per := min(sqliteRowsPerStm, sqliteMaxVars/nc, n)
-		if cap(args) < per*nc {
-			args = make([]any, per*nc)
-		}
-		// One full-size statement serves every full group of rows; the
-		// remainder gets a statement of its own size.
-		full := n / per * per
-		if err := sqliteExecGroups(ctx, tx, t, enc, args, 0, full, per); err != nil {
+		var err error
+		if args, err = sqliteTable(ctx, tx, t, enc, n, args); err != nil {
 			return err
 		}
-		if err := sqliteExecGroups(ctx, tx, t, enc, args, full, n, n-full); err != nil {
-			return err
-		}
-		clear(args) // drop references to this batch's strings
 	}
 	return nil
+}
+
+// sqliteTable inserts the n rows of t, reusing args (returned, perhaps
+// grown) as the statements' arguments.
+func sqliteTable(ctx context.Context, tx *cachedTx, t *bulkTable, enc *encoder, n int, args []any) ([]any, error) {
+	nc := len(t.cols)
+	per := min(sqliteRowsPerStm, sqliteMaxVars/nc, n)
+	if cap(args) < per*nc {
+		args = make([]any, per*nc)
+	}
+	defer clear(args) // drop references to this batch's strings
+	// One full-size statement serves every full group of rows; the
+	// remainder gets a statement of its own size.
+	full := n / per * per
+	if err := sqliteExecGroups(ctx, tx, t, enc, args, 0, full, per); err != nil {
+		return args, err
+	}
+	return args, sqliteExecGroups(ctx, tx, t, enc, args, full, n, n-full)
+}
+
+// copyMinRows is the fewest rows insertRows sends by COPY. A row or two
+// (an HL7 message's new person) keep the prepared INSERT they had before
+// COPY was used here: both cost a round trip, and COPY's set-up (a pipe
+// and a goroutine in pgx) is not measured to pay for so few rows.
+const copyMinRows = 4
+
+// insertRows writes rows, laid out as cols, into table inside tx, which
+// was begun on conn: by COPY on PostgreSQL, multi-row INSERTs on SQLite,
+// like bulkInsert. It is for rows built outside a record.Batch, such as
+// the people an ingest batch creates.
+func (d dialect) insertRows(ctx context.Context, conn *sql.Conn, tx *cachedTx, table string, cols []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	t := &bulkTable{name: table, cols: cols, fill: func(_ *encoder, i int, dst []any) { copy(dst, rows[i]) }}
+	if d.postgres && len(rows) < copyMinRows {
+		q := d.rebind(insertSQL(t, 1))
+		for _, r := range rows {
+			if _, err := tx.ExecContext(ctx, q, r...); err != nil {
+				return tableErr(table, err)
+			}
+		}
+		return nil
+	}
+	if d.postgres {
+		return conn.Raw(func(dc any) error {
+			pc := dc.(*stdlib.Conn).Conn()
+			if _, err := pc.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows)); err != nil {
+				return tableErr(table, err)
+			}
+			return nil
+		})
+	}
+	_, err := sqliteTable(ctx, tx, t, &encoder{d: d}, len(rows), nil)
+	return err
 }
 
 // sqliteExecGroups inserts rows [from, to) of t, per rows a statement.

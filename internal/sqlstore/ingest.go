@@ -87,6 +87,15 @@ type applier struct {
 	known      map[rowKey]rowID
 	prefetched map[string]bool
 	reviews    []pendingReview // see link
+	// conn is the connection tx was begun on, for COPY.
+	conn *sql.Conn
+	// born holds the people this call creates, and the source identities
+	// it records, until they are written together (see writeBorn).
+	born born
+	// nhs holds what prefetchNHS found: the surviving people with each
+	// verified NHS number the items bring (at most two a number). nil
+	// when not looked up, or stale after golden records changed.
+	nhs map[string][]int64
 }
 
 // ApplyItems implements ingest.Store.
@@ -124,10 +133,11 @@ func (db *DB) ApplyItems(ctx context.Context, items []ingest.Item, atomic bool, 
 // the people whose record changed, for the outbox.
 func (db *DB) applyItems(ctx context.Context, conn *sql.Conn, tx *cachedTx, items []ingest.Item, atomic bool, now time.Time) ([]ingest.Outcome, []int64, error) {
 	a := &applier{db: db, tx: tx, now: now, persons: map[identityKey]int64{}, nextID: map[personTable]int64{},
-		seen: map[rowKey]rowID{}, touched: map[int64]bool{}, dirty: map[int64]bool{}, fresh: map[int64]bool{}}
+		seen: map[rowKey]rowID{}, touched: map[int64]bool{}, dirty: map[int64]bool{}, fresh: map[int64]bool{}, conn: conn}
 	if err := a.prefetch(ctx, items); err != nil {
 		return nil, nil, err
 	}
+	a.born.want = a.mayCreate(items)
 	outs := make([]ingest.Outcome, len(items))
 	var out record.Batch
 	for i := range items {
@@ -141,6 +151,12 @@ func (db *DB) applyItems(ctx context.Context, conn *sql.Conn, tx *cachedTx, item
 		outs[i] = o
 	}
 	if err := a.deleteReplaced(ctx); err != nil {
+		return nil, nil, err
+	}
+	if err := a.writeBorn(ctx); err != nil {
+		return nil, nil, err
+	}
+	if err := a.releaseIDs(ctx); err != nil {
 		return nil, nil, err
 	}
 	if out.Rows() > 0 {
@@ -309,43 +325,54 @@ func (a *applier) resolve(ctx context.Context, key identityKey, p *registry.Pers
 	if err := a.flushGolden(ctx); err != nil {
 		return 0, err
 	}
-	// "nhs_number <> ''" lets the planner use the partial index; without
-	// it SQLite scans the whole registry. Only survivors are candidates: a
-	// retired person shares the number with the survivor of their cluster.
-	rows, err := a.tx.QueryContext(ctx, a.db.d.rebind(`SELECT person_id FROM people WHERE nhs_number = ? AND nhs_number <> '' AND nhs_number_status = 'verified'
-		AND merged_into IS NULL LIMIT 2`), p.NHSNumber)
-	if err != nil {
-		return 0, classify(err, "finding a person by NHS number")
-	}
-	var found []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, classify(err, "finding a person by NHS number")
+	// People this call created and has not written yet are candidates
+	// too, as they were when each was inserted at once.
+	found := slices.Clone(a.born.byNHS[p.NHSNumber])
+	if a.nhs != nil {
+		found = append(found, a.nhs[p.NHSNumber]...)
+	} else {
+		stored, err := a.findByNHS(ctx, p.NHSNumber)
+		if err != nil {
+			return 0, err
 		}
-		found = append(found, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, classify(err, "finding a person by NHS number")
+		found = append(found, stored...)
 	}
 	if len(found) != 1 {
 		return a.link(ctx, key, p) // none, or ambiguous
 	}
-	if err := a.addIdentity(ctx, found[0], key, "nhs-number"); err != nil {
-		return 0, err
-	}
+	a.addIdentity(found[0], key, "nhs-number")
 	return found[0], nil
 }
 
-func (a *applier) addIdentity(ctx context.Context, pid int64, key identityKey, how string) error {
-	if _, err := a.tx.ExecContext(ctx, a.db.d.rebind(`INSERT INTO source_identities (person_id, source, local_id, provenance, received_at) VALUES (?, ?, ?, ?, ?)`),
-		pid, key.source, key.local, how, a.db.d.instant(a.now)); err != nil {
-		return classify(err, "recording a source identity")
+// findByNHS finds the surviving people with a verified NHS number, at
+// most two: one query, for when prefetchNHS has not answered.
+func (a *applier) findByNHS(ctx context.Context, nhs string) ([]int64, error) {
+	// "nhs_number <> ''" lets the planner use the partial index; without
+	// it SQLite scans the whole registry. Only survivors are candidates: a
+	// retired person shares the number with the survivor of their cluster.
+	rows, err := a.tx.QueryContext(ctx, a.db.d.rebind(`SELECT person_id FROM people WHERE nhs_number = ? AND nhs_number <> '' AND nhs_number_status = 'verified'
+		AND merged_into IS NULL LIMIT 2`), nhs)
+	if err != nil {
+		return nil, classify(err, "finding a person by NHS number")
 	}
+	defer rows.Close()
+	var found []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, classify(err, "finding a person by NHS number")
+		}
+		found = append(found, id)
+	}
+	return found, classify(rows.Err(), "finding a person by NHS number")
+}
+
+// addIdentity records that key names pid. The row is written by
+// writeBorn, with the people this call creates: nothing in the call reads
+// source_identities back, as a.persons answers first.
+func (a *applier) addIdentity(pid int64, key identityKey, how string) {
+	a.born.identities = append(a.born.identities, []any{pid, key.source, key.local, how, a.db.d.instant(a.now)})
 	a.persons[key] = pid
-	return nil
 }
 
 const personWriteCols = `nhs_number = ?, nhs_number_status = ?, given_name = ?, family_name = ?, birth_date = ?, sex = ?,
@@ -359,26 +386,20 @@ func personValues(d dialect, p *registry.Person) []any {
 		p.Postcode, int64(p.IMDDecile), p.Ethnicity, p.PracticeID, d.date(p.DateOfDeath), p.Source, d.instant(p.ReceivedAt)}
 }
 
+// createPerson numbers a new person and keeps their rows for writeBorn.
 func (a *applier) createPerson(ctx context.Context, key identityKey, p *registry.Person) (int64, error) {
-	var next int64
-	if err := a.tx.QueryRowContext(ctx, `UPDATE id_counters SET next = next + 1 WHERE name = 'person' RETURNING next`).Scan(&next); err != nil {
-		return 0, classify(err, "reserving a person id")
+	pid, err := a.personID(ctx)
+	if err != nil {
+		return 0, err
 	}
-	pid := next - 1
 	// A new person's golden record is their one source record, computed
 	// here rather than read back: the same rules, without the queries.
 	rec := sourceRecord(pid, key, p, a.now)
 	g, _ := registry.ComputeGolden(pid, []registry.SourceRecord{rec}, registry.DefaultTrust)
-	args := append([]any{pid}, a.personArgs(&g.Person)...)
-	if _, err := a.tx.ExecContext(ctx, a.db.d.rebind(`INSERT INTO people (person_id, nhs_number, nhs_number_status, given_name, family_name,
-		birth_date, sex, postcode, imd_decile, ethnicity, practice_id, date_of_death, source, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
-		return 0, classify(err, "creating a person")
-	}
-	if err := a.addIdentity(ctx, pid, key, "source"); err != nil {
-		return 0, err
-	}
-	return pid, a.db.putPersonSource(ctx, a.tx, &rec)
+	a.born.add(pid, append([]any{pid}, a.personArgs(&g.Person)...), &g.Person)
+	a.born.putSource(key, a.db.personSourceArgs(&rec))
+	a.addIdentity(pid, key, "source")
+	return pid, nil
 }
 
 // updatePerson keeps what the source now says about the person as that
@@ -388,11 +409,12 @@ func (a *applier) createPerson(ctx context.Context, key identityKey, p *registry
 // no longer simply wins.
 func (a *applier) updatePerson(ctx context.Context, pid int64, key identityKey, p *registry.Person) error {
 	rec := sourceRecord(pid, key, p, a.now)
-	if err := a.db.putPersonSource(ctx, a.tx, &rec); err != nil {
-		return err
-	}
 	a.dirty[pid] = true
-	return nil
+	if a.born.unwritten[pid] {
+		a.born.putSource(key, a.db.personSourceArgs(&rec))
+		return nil
+	}
+	return a.db.putPersonSource(ctx, a.tx, &rec)
 }
 
 // goldenChunk is how many people one flushChunk reads at a time.
@@ -407,6 +429,11 @@ func (a *applier) flushGolden(ctx context.Context) error {
 	if len(a.dirty) == 0 {
 		return nil
 	}
+	// Golden records are read from what is stored, and change here.
+	if err := a.writeBorn(ctx); err != nil {
+		return err
+	}
+	a.nhs = nil
 	ids := make([]int64, 0, len(a.dirty))
 	for id := range a.dirty {
 		ids = append(ids, id)
@@ -514,6 +541,9 @@ func (a *applier) prefetch(ctx context.Context, items []ingest.Item) error {
 		return nil
 	}
 	if err := a.prefetchPeople(ctx, items); err != nil {
+		return err
+	}
+	if err := a.prefetchNHS(ctx, items); err != nil {
 		return err
 	}
 	for i := range items {

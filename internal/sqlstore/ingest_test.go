@@ -176,6 +176,79 @@ func runIngestContract(t *testing.T, open func(t *testing.T) *DB) {
 		}
 	})
 
+	t.Run("people a batch creates are found by its later items", func(t *testing.T) {
+		// New people are written together at the end of a batch: until
+		// then a later item must still find them, by identity or by
+		// verified NHS number, and re-sent demographics must still count.
+		db := open(t)
+		mustMigrate(t, db)
+		svc := ingest.New(db)
+		p1 := ingestItems("fhir:gp")[0]
+		resent := p1
+		resent.At, resent.Person = "test:2", &registry.Person{NHSNumber: "9434765919", NHSNumberStatus: registry.NHSVerified,
+			GivenName: "Test", FamilyName: "Patient", BirthDate: time.Date(1950, 3, 1, 0, 0, 0, 0, time.UTC), Sex: registry.Female, Postcode: "LS1 4AP"}
+		hospital := ingestItems("hl7v2:pas")
+		hospital[0].Subject, hospital[2].Subject = "MRN-77", "MRN-77"
+		other := ingest.Item{Source: "fhir:gp", Subject: "P3", At: "test:4", Person: &registry.Person{GivenName: "Other", FamilyName: "Person",
+			BirthDate: time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC), Sex: registry.Male}}
+		res, err := svc.Apply(t.Context(), []ingest.Item{p1, hospital[0], resent, hospital[2], other}, false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid := res.Outcomes[0].PersonID
+		type got struct {
+			Created        []bool
+			Person         []int64
+			People, Idents int64
+		}
+		want := got{Created: []bool{true, false, false, false, true}, Person: []int64{pid, pid, pid, pid, pid + 1}, People: 2, Idents: 3}
+		g := got{People: mustCounts(t, db)["people"], Idents: mustCounts(t, db)["source_identities"]}
+		for _, o := range res.Outcomes {
+			g.Created, g.Person = append(g.Created, o.PersonCreated), append(g.Person, o.PersonID)
+		}
+		if diff := cmp.Diff(want, g); diff != "" {
+			t.Errorf("batch outcome (-want +got):\n%s", diff)
+		}
+		people, _, err := db.Patients(t.Context(), []int64{pid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(people) != 1 || people[0].Postcode != "LS1 4AP" {
+			t.Errorf("golden record %+v; want the re-sent postcode", people)
+		}
+		// Person ids stay dense: the ids reserved for the batch and not
+		// used (the hospital's identity found a person) go back.
+		next, err := svc.Apply(t.Context(), []ingest.Item{{Source: "fhir:gp", Subject: "P4", At: "test:5", Person: other.Person}}, false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next.Outcomes[0].PersonID != pid+2 {
+			t.Errorf("next person id = %d; want %d", next.Outcomes[0].PersonID, pid+2)
+		}
+	})
+
+	t.Run("an NHS number verified earlier in a batch links a later item", func(t *testing.T) {
+		db := open(t)
+		mustMigrate(t, db)
+		svc := ingest.New(db)
+		unverified := ingestItems("fhir:gp")[0]
+		unverified.Person.NHSNumberStatus = registry.NHSUnverified
+		first, err := svc.Apply(t.Context(), []ingest.Item{unverified}, false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verified := ingestItems("fhir:gp")[0]
+		hospital := ingestItems("hl7v2:pas")[0]
+		hospital.Subject = "MRN-77"
+		res, err := svc.Apply(t.Context(), []ingest.Item{verified, hospital}, false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o := res.Outcomes[1]; o.PersonCreated || o.PersonID != first.Outcomes[0].PersonID {
+			t.Errorf("hospital's item went to person %d (created %v); want %d", o.PersonID, o.PersonCreated, first.Outcomes[0].PersonID)
+		}
+	})
+
 	t.Run("a row already stored for another person is refused with its item", func(t *testing.T) {
 		db := open(t)
 		mustMigrate(t, db)

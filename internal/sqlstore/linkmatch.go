@@ -78,9 +78,7 @@ func (a *applier) link(ctx context.Context, key identityKey, p *registry.Person)
 		a.reviews = append(a.reviews, pendingReview{key, c})
 		return 0, nil
 	}
-	if err := a.addIdentity(ctx, c.PersonID, key, "linkage"); err != nil {
-		return 0, err
-	}
+	a.addIdentity(c.PersonID, key, "linkage")
 	return c.PersonID, nil
 }
 
