@@ -17,6 +17,9 @@ import (
 type PersonMatcher interface {
 	MatchPerson(p registry.Person) (linkage.Candidate, bool)
 	PutPerson(p registry.Person) error
+	// Remove forgets a person: one merged into another is found through
+	// the survivor, whose golden record holds the cluster's demographics.
+	Remove(id int64)
 }
 
 var _ PersonMatcher = (*linkage.Index)(nil)
@@ -112,20 +115,31 @@ func (db *DB) peopleChanged(ctx context.Context, ids []int64) {
 	}
 	db.link.refresh.Lock()
 	defer db.link.refresh.Unlock()
-	people, _, err := db.Patients(context.WithoutCancel(ctx), ids)
+	ctx = context.WithoutCancel(ctx)
+	people, _, err := db.Patients(ctx, ids)
+	if err != nil {
+		db.log.Warn("linkage index not updated", "people", len(ids), "err", err)
+		return
+	}
+	retired, err := db.retiredAmong(ctx, ids)
 	if err != nil {
 		db.log.Warn("linkage index not updated", "people", len(ids), "err", err)
 		return
 	}
 	for _, p := range people {
+		if retired[p.ID] {
+			m.Remove(p.ID)
+			continue
+		}
 		if err := m.PutPerson(p); err != nil {
 			db.log.Warn("linkage index not updated", "person", p.ID, "err", err)
 		}
 	}
 }
 
-// EachPerson streams every person in id order, a chunk at a time, to fn;
-// an error from fn stops it. It is how the linkage index is built.
+// EachPerson streams every person not merged into another, in id order, a
+// chunk at a time, to fn; an error from fn stops it. It is how the linkage
+// index is built: a merged record is found through its survivor.
 func (db *DB) EachPerson(ctx context.Context, fn func(registry.Person) error) error {
 	if err := db.ready(); err != nil {
 		return err
@@ -133,7 +147,7 @@ func (db *DB) EachPerson(ctx context.Context, fn func(registry.Person) error) er
 	const chunk = 10_000
 	after := int64(-1 << 62)
 	for {
-		rows, err := db.sql.QueryContext(ctx, db.d.rebind(`SELECT `+personColumns+` FROM people WHERE person_id > ? ORDER BY person_id LIMIT ?`), after, chunk)
+		rows, err := db.sql.QueryContext(ctx, db.d.rebind(`SELECT `+personColumns+` FROM people WHERE person_id > ? AND merged_into IS NULL ORDER BY person_id LIMIT ?`), after, chunk)
 		if err != nil {
 			return classify(err, "reading people")
 		}
@@ -170,4 +184,31 @@ func (db *DB) PeopleCount(ctx context.Context) (int, error) {
 	var n int
 	err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM people`).Scan(&n)
 	return n, classify(err, "counting people")
+}
+
+// retiredAmong reports which of ids are merged into someone else.
+func (db *DB) retiredAmong(ctx context.Context, ids []int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	for len(ids) > 0 {
+		n := min(len(ids), db.d.lookupChunk())
+		cond, args := inKeys(db.d, "person_id", ids[:n])
+		ids = ids[n:]
+		rows, err := db.sql.QueryContext(ctx, db.d.rebind(`SELECT person_id FROM people WHERE merged_into IS NOT NULL AND `+cond), args...)
+		if err != nil {
+			return nil, classify(err, "reading merged people")
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, classify(err, "reading merged people")
+			}
+			out[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, classify(err, "reading merged people")
+		}
+	}
+	return out, nil
 }

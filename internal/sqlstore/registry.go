@@ -300,6 +300,7 @@ func (db *DB) MergePeople(ctx context.Context, survivor, retired int64, reason r
 	if err := tx.Commit(); err != nil {
 		return registry.Merge{}, classify(err, "committing a merge")
 	}
+	db.peopleChanged(ctx, []int64{survivor, retired})
 	return m, nil
 }
 
@@ -445,6 +446,7 @@ func (db *DB) UnmergePeople(ctx context.Context, mergeID int64, by, why string, 
 	if err := tx.Commit(); err != nil {
 		return registry.Merge{}, classify(err, "committing an unmerge")
 	}
+	db.peopleChanged(ctx, people)
 	return m, nil
 }
 

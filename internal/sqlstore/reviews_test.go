@@ -241,6 +241,43 @@ func runLinkageContract(t *testing.T, open func(t *testing.T) *DB) {
 			t.Errorf("without a matcher: %+v, %v", res.Outcomes, err)
 		}
 	})
+
+	t.Run("merged people leave the index and an unmerge brings them back", func(t *testing.T) {
+		db := open(t)
+		mustMigrate(t, db)
+		ctx := t.Context()
+		born := time.Date(1961, 7, 2, 0, 0, 0, 0, time.UTC)
+		var items []ingest.Item
+		for i := range 50 {
+			items = append(items, demographicsItem("fhir:gp", fmt.Sprint("P", i), registry.Person{
+				GivenName: []string{"Ruth", "Owen", "Asha", "Lee", "Nia"}[i%5], FamilyName: fmt.Sprintf("Pennard%c", 'a'+i%26),
+				BirthDate: born.AddDate(i%30, i%12, i%28), Sex: registry.Female, Postcode: fmt.Sprintf("CF%d %dQX", 1+i%20, i%10)}))
+		}
+		res, err := ingest.New(db).Apply(ctx, items, true, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ix := mustIndexOf(t, db)
+		before := ix.Len()
+		a, b := res.Outcomes[0].PersonID, res.Outcomes[1].PersonID
+		m, err := db.MergePeople(ctx, a, b, registry.MergeManual, "test", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ix.Len() != before-1 {
+			t.Errorf("after a merge the index holds %d people, want %d", ix.Len(), before-1)
+		}
+		if rebuilt := mustIndexOf(t, db); rebuilt.Len() != before-1 {
+			t.Errorf("an index built after the merge holds %d people, want %d", rebuilt.Len(), before-1)
+		}
+		db.SetMatcher(ix)
+		if _, err := db.UnmergePeople(ctx, m.ID, "test", "two people after all", now); err != nil {
+			t.Fatal(err)
+		}
+		if ix.Len() != before {
+			t.Errorf("after the unmerge the index holds %d people, want %d", ix.Len(), before)
+		}
+	})
 }
 
 // TestMigrationsMayLeaveAGapButNeverGoBack: migrations merged from
