@@ -33,10 +33,6 @@ const (
 	// batch share it, so no caller's context may cut it short, but a hung
 	// database must not hang every caller forever.
 	commitTimeout = 30 * time.Second
-	// gatherWait is the longest a batch waits for as many callers as the
-	// previous one had (see run): a fraction of a loaded commit's 1–5 ms,
-	// and well inside the 10 ms p99 a read is allowed.
-	gatherWait = 500 * time.Microsecond
 )
 
 // Writer records entries with group commit: Record blocks until its events
@@ -150,20 +146,10 @@ func (w *Writer) Close() {
 // every other call already queued (up to MaxBatch events), commits them in
 // one store transaction and answers each caller. Calls that arrive during
 // the commit wait in the queue and make up the next batch, so the batch
-// grows with the load.
-//
-// A commit costs about the same CPU whatever its size (on SQLite ~250 µs,
-// nearly all of what auditing adds to a read), so under load a batch also
-// waits up to gatherWait for as many callers as the previous batch had:
-// the callers just answered are then mostly back with their next read. At
-// 32 callers this took batches from 7.3 to 9 events (BENCHMARKS.md, Trust).
-// After a batch of one it never waits, so a lone caller pays only the
-// commit; when the load falls, each batch asks for no more callers than the
-// last one had, so the waits stop within a few batches.
+// grows with the load and no timer is needed.
 func (w *Writer) run() {
 	defer close(w.done)
 	var batch []*pending
-	prev := 0 // callers in the previous batch
 	for {
 		p, ok := <-w.queue
 		if !ok {
@@ -187,24 +173,6 @@ func (w *Writer) run() {
 				break collect
 			}
 		}
-		if prev > 1 && len(batch) < prev && n < MaxBatch {
-			t := time.NewTimer(gatherWait)
-		wait:
-			for len(batch) < prev && n < MaxBatch {
-				select {
-				case q, ok := <-w.queue:
-					if !ok {
-						break wait
-					}
-					batch = append(batch, q)
-					n += len(q.events)
-				case <-t.C:
-					break wait
-				}
-			}
-			t.Stop()
-		}
-		prev = len(batch)
 		w.commit(batch, n)
 		clear(batch) // let the answered calls' events be collected
 	}
