@@ -486,19 +486,7 @@ func runRiskScore(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "\nMean %.1f %% (expected admissions %.0f); median %.1f %%, 90th centile %.1f %%, 99th %.1f %%\n",
 		100*sum/float64(len(p)), sum, q(0.5), q(0.9), q(0.99))
 	if *top > 0 {
-		idx := make([]int, len(p))
-		for i := range idx {
-			idx[i] = i
-		}
-		slices.SortStableFunc(idx, func(a, b int) int {
-			switch {
-			case p[a] > p[b]:
-				return -1
-			case p[a] < p[b]:
-				return 1
-			}
-			return 0
-		})
+		idx := riskmodel.Order(p)
 		fmt.Fprintf(e.stdout, "\nHighest risk (person id, risk, what raises it most):\n")
 		for _, i := range idx[:min(*top, len(idx))] {
 			var why []string

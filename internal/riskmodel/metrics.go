@@ -62,8 +62,8 @@ func Evaluate(p []float64, y []bool) (Metrics, error) {
 	return m, nil
 }
 
-// order returns the indexes of p sorted by p, descending.
-func order(p []float64) []int {
+// Order returns the indexes of p sorted by p, highest first; ties keep their order.
+func Order(p []float64) []int {
 	idx := make([]int, len(p))
 	for i := range idx {
 		idx[i] = i
@@ -84,7 +84,7 @@ func order(p []float64) []int {
 // negative, ties counting one half (the Mann–Whitney U statistic over
 // P·N). NaN when either class is absent.
 func AUROC(p []float64, y []bool) float64 {
-	idx := order(p)
+	idx := Order(p)
 	var pos, neg, u float64
 	// Walk down from the highest score a block of tied scores at a time:
 	// each negative in a block is beaten by every positive above it and
@@ -114,7 +114,7 @@ func AUROC(p []float64, y []bool) float64 {
 // AveragePrecision is the area under the precision–recall steps, as
 // scikit-learn's average_precision_score computes it.
 func AveragePrecision(p []float64, y []bool) float64 {
-	idx := order(p)
+	idx := Order(p)
 	total := 0.0
 	for _, v := range y {
 		if v {
@@ -222,7 +222,7 @@ func Calibration(p []float64, y []bool) (slope, intercept float64) {
 // CalibrationTable splits the people into k groups of (nearly) equal size
 // by predicted risk, lowest first, and compares predicted with observed.
 func CalibrationTable(p []float64, y []bool, k int) []Decile {
-	idx := order(p)
+	idx := Order(p)
 	slices.Reverse(idx)
 	n := len(idx)
 	out := make([]Decile, 0, k)
