@@ -37,9 +37,10 @@ func adt(trigger, control, pid, pv string) []byte {
 	return []byte(strings.Join(segs, "\r") + "\r")
 }
 
-func TestMLLPEndToEnd(t *testing.T) {
-	db := "sqlite:" + filepath.Join(t.TempDir(), "mllp.db")
-	_, out := startServing(t, envOf(map[string]string{"WHOLECARE_DB": db}), "serve", "--addr", "127.0.0.1:0", "--mllp-addr", "127.0.0.1:0")
+// dialMLLP waits for a server started by startServing to say where its
+// MLLP listener is, and connects to it; the connection closes with the test.
+func dialMLLP(t *testing.T, out *syncBuffer) net.Conn {
+	t.Helper()
 	re := regexp.MustCompile(`MLLP\) listening on (\S+)`)
 	var addr string
 	for range 100 {
@@ -56,7 +57,14 @@ func TestMLLPEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func TestMLLPEndToEnd(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "mllp.db")
+	_, out := startServing(t, envOf(map[string]string{"WHOLECARE_DB": db}), "serve", "--addr", "127.0.0.1:0", "--mllp-addr", "127.0.0.1:0")
+	conn := dialMLLP(t, out)
 	rd := mllp.NewReader(conn, 1<<20)
 	send := func(msg []byte) (code, errCode string) {
 		t.Helper()

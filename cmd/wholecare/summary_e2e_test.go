@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -45,23 +43,7 @@ func TestSummaryFromThreeSources(t *testing.T) {
 	// 2. The hospital: an emergency admission and its discharge, over a
 	// real MLLP socket, under the hospital's own number.
 	base, out := startServing(t, e, "serve", "--addr", "127.0.0.1:0", "--mllp-addr", "127.0.0.1:0")
-	var addr string
-	re := regexp.MustCompile(`MLLP\) listening on (\S+)`)
-	for range 100 {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			addr = m[1]
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if addr == "" {
-		t.Fatalf("no MLLP address in the output:\n%s", out.String())
-	}
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialMLLP(t, out)
 	rd := mllp.NewReader(conn, 1<<20)
 	hospPID := pid(map[int]string{1: "1", 3: "RX1234567^^^RTEST^MR~9434765919^^^NHS^NH", 5: "EXAMPLE^ALEX", 7: "19480714", 8: "F",
 		11: "2 CLIFF ROAD^^LEEDS^^LS6 2QB", 32: "01"})
