@@ -1,0 +1,46 @@
+package population
+
+import (
+	"testing"
+
+	"github.com/wholecare/wholecare/internal/apperr"
+)
+
+func TestMemberAgreesWithEval(t *testing.T) {
+	src := mustSynth(t, 300)
+	e := mustBuild(t, src)
+	x := mustParse(t, e, "has(hypertension) or age >= 70")
+	now := e.builtAt
+	b, err := e.Eval(x, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, out := 0, 0
+	for id, r := range e.rows {
+		got, err := e.Member(x, id, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := b.Has(int(r)); got != want {
+			t.Fatalf("person %d: Member = %v, Eval says %v", id, got, want)
+		}
+		if got {
+			in++
+		} else {
+			out++
+		}
+	}
+	if in == 0 || out == 0 {
+		t.Fatalf("cohort splits %d in, %d out: the test needs both", in, out)
+	}
+	if _, err := e.Member(x, -5, now); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("unknown person: %v", err)
+	}
+	for id := range e.rows {
+		e.Remove(id)
+		if _, err := e.Member(x, id, now); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("removed person: %v", err)
+		}
+		break
+	}
+}
