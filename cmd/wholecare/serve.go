@@ -140,9 +140,15 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		ln.Close()
 		return err
 	}
+	catalog, err := openProtocols(ctx, db, set)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	deps := httpapi.Deps{Log: log, Store: db, Metrics: reg, Version: buildVersion(), Summaries: summaries,
 		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, FHIR: fhirAPI, TLS: tls, Now: time.Now,
-		Registry: db, Reviews: db, Merger: db, Population: buildPopulation(ctx, db, log, time.Now, riskOpts...)}
+		Registry: db, Reviews: db, Merger: db, Population: buildPopulation(ctx, db, log, time.Now, riskOpts...),
+		Protocols: catalog, Records: db, Codes: set}
 	if cfg.oidcIssuer != "" {
 		prov, err := oidc.Discover(ctx, oidc.Config{Issuer: cfg.oidcIssuer, ClientID: cfg.oidcClientID,
 			ClientSecret: cfg.oidcClientSecret, RedirectURL: cfg.oidcRedirect})

@@ -43,6 +43,12 @@ const (
 	// while assembling a person's summary. It is not about one person's
 	// care, so it needs no relationship; every use is audited.
 	MergeRecords Permission = "registry.merge"
+	// ReadProtocols is reading the care protocol library: guidance, not
+	// person data, for everyone who plans care and those who oversee it.
+	ReadProtocols Permission = "protocol.read"
+	// ManageProtocols is adding protocols and revising them (a revision is
+	// a new version; old versions stay readable).
+	ManageProtocols Permission = "protocol.manage"
 )
 
 // personal is the set of permissions that are about one person's data and
@@ -54,14 +60,14 @@ var personal = map[Permission]bool{ReadRecord: true, WriteRecord: true, ReadCons
 var permissions = map[auth.Role][]Permission{
 	auth.ServiceUser:     {ReadRecord, ReadConsent, WriteConsent, ReadAccessLog},
 	auth.Carer:           {ReadRecord, ReadConsent, ReadAccessLog},
-	auth.CareCoordinator: {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, MergeRecords},
-	auth.Clinician:       {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass},
-	auth.SocialCare:      {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass},
-	auth.TeamLead:        {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, ReadAggregates, MergeRecords},
-	auth.ProviderManager: {ReadAggregates},
-	auth.Commissioner:    {ReadAggregates},
+	auth.CareCoordinator: {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, MergeRecords, ReadProtocols},
+	auth.Clinician:       {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, ReadProtocols},
+	auth.SocialCare:      {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, ReadProtocols},
+	auth.TeamLead:        {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, ReadAggregates, MergeRecords, ReadProtocols},
+	auth.ProviderManager: {ReadAggregates, ReadProtocols},
+	auth.Commissioner:    {ReadAggregates, ReadProtocols},
 	auth.Analyst:         {ReadAggregates},
-	auth.Administrator:   {ReadAudit, ReviewBreakGlass, ManageUsers, ReviewLinkage, MergeRecords},
+	auth.Administrator:   {ReadAudit, ReviewBreakGlass, ManageUsers, ReviewLinkage, MergeRecords, ReadProtocols, ManageProtocols},
 	auth.SystemClient:    {ReadRecord, WriteRecord, ReadConsent}, // narrowed by the token's scopes
 }
 

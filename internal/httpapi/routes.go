@@ -94,6 +94,13 @@ func (s *Server) routes() {
 			s.add("GET /api/v1/people/{id}/merges", permitted, s.serve(s.handlePersonMerges()))
 			s.add("POST /api/v1/merges/{id}/unmerge", permitted, s.serve(s.handleUnmerge()))
 		}
+		if s.deps.Protocols != nil {
+			s.add("GET /api/v1/protocols", permitted, s.serve(s.handleProtocols()))
+			s.add("POST /api/v1/protocols", permitted, s.serve(s.handleAddProtocol()))
+			s.add("GET /api/v1/protocols/{id}", permitted, s.serve(s.handleProtocol()))
+			s.add("GET /api/v1/protocols/{id}/versions", permitted, s.serve(s.handleProtocolVersions()))
+			s.add("POST /api/v1/people/{id}/protocols/{protocol}/apply", person, s.serve(s.handleApplyProtocol()))
+		}
 	}
 	if s.deps.FHIR != nil {
 		s.add("GET /fhir/R4/metadata", public, s.deps.FHIR)

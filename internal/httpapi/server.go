@@ -19,6 +19,7 @@ import (
 	"github.com/wholecare/wholecare/internal/access"
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/auth"
+	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/metrics"
 )
 
@@ -60,6 +61,13 @@ type Deps struct {
 
 	// Registry merges people and serves golden records; nil for none.
 	Registry RegistryStore
+
+	// Protocols is the care protocol library; nil for none. Applying one
+	// to a person reads their record from Records with the code lists in
+	// Codes.
+	Protocols ProtocolCatalog
+	Records   PersonRecords
+	Codes     *codes.Set
 }
 
 // Server is the HTTP handler with its instruments.

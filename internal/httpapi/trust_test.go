@@ -19,11 +19,13 @@ import (
 	"github.com/wholecare/wholecare/internal/access"
 	"github.com/wholecare/wholecare/internal/audit"
 	"github.com/wholecare/wholecare/internal/auth"
+	"github.com/wholecare/wholecare/internal/careplan/protocols"
 	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/directory"
 	"github.com/wholecare/wholecare/internal/fhir/rest"
 	"github.com/wholecare/wholecare/internal/ingest"
 	"github.com/wholecare/wholecare/internal/metrics"
+	"github.com/wholecare/wholecare/internal/population"
 	"github.com/wholecare/wholecare/internal/sqlstore"
 	"github.com/wholecare/wholecare/internal/summary"
 	"github.com/wholecare/wholecare/internal/synth"
@@ -150,8 +152,15 @@ func newTrustWorld(t testing.TB) *trustWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cohort := func(text string) error { _, err := population.Parse(text, set); return err }
+	concept := func(c string) bool { _, ok := set.Info(codes.Concept(c)); return ok }
+	catalog, err := protocols.OpenCatalog(ctx, db, cohort, concept)
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.srv = New(Deps{Log: slog.New(slog.DiscardHandler), Store: db, Metrics: newMetrics(), Version: "test",
-		Auth: w.authn, Policy: pol, Data: db, Audit: db, Registry: db, FHIR: fhirAPI, Reviews: db, Merger: db, Now: w.clock.now, Summaries: summaries})
+		Auth: w.authn, Policy: pol, Data: db, Audit: db, Registry: db, FHIR: fhirAPI, Reviews: db, Merger: db, Now: w.clock.now, Summaries: summaries,
+		Protocols: catalog, Records: db, Codes: set})
 	w.ts = httptest.NewServer(w.srv)
 	t.Cleanup(w.ts.Close)
 	return w
@@ -416,7 +425,7 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 		if path == "" { // a pattern with no method matches every method
 			method, path = "GET", rt.pattern
 		}
-		path = strings.NewReplacer("{id}", fmt.Sprint(w.related), "{cid}", "1").Replace(path)
+		path = strings.NewReplacer("{id}", fmt.Sprint(w.related), "{cid}", "1", "{protocol}", "copd").Replace(path)
 		if strings.HasSuffix(path, "/") {
 			path += "Patient/p" + fmt.Sprint(w.related)
 		}

@@ -22,8 +22,9 @@ type Person struct {
 	// carries (accepted from an earlier application, of any version).
 	InPlan map[string]bool
 	// InCohort, when not nil, says whether the person is in a cohort (the
-	// population engine's answer); without it, applicability falls back to
-	// the protocol's concepts.
+	// population engine's answer); without it, or when it answers NotFound
+	// (the engine does not hold the person yet), applicability falls back
+	// to the protocol's concepts.
 	InCohort func(cohort string) (bool, error)
 }
 
@@ -168,13 +169,17 @@ func applies(p *Protocol, who Person) (bool, string, error) {
 	a := p.AppliesTo
 	if a.Cohort != "" && who.InCohort != nil {
 		in, err := who.InCohort(a.Cohort)
-		if err != nil {
+		switch {
+		case apperr.Is(err, apperr.NotFound):
+			// The engine has not caught up with this person yet: fall
+			// back to the concepts.
+		case err != nil:
 			return false, "", apperr.Wrap(apperr.KindOf(err), err, "protocol "+p.Key()+": applies_to.cohort")
-		}
-		if in {
+		case in:
 			return true, "in the protocol's cohort: " + a.Description, nil
+		default:
+			return false, "not in the protocol's cohort (" + a.Description + ")", nil
 		}
-		return false, "not in the protocol's cohort (" + a.Description + ")", nil
 	}
 	if len(a.Concepts) == 0 {
 		return false, "could not check (" + a.Description + "): the population engine is not running", nil
