@@ -118,29 +118,29 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		ln.Close()
 		return err
 	}
-	fhirDeps := rest.Deps{Store: db, Guard: policy.Guard(), Ingest: ingest.New(db), Log: log, Now: time.Now,
-		Base: rest.Prefix, ExportDir: exportDir}
-	if index != nil {
-		fhirDeps.Matcher = index
-	}
-	fhirAPI := rest.New(fhirDeps)
-	defer fhirAPI.Close()
 	set, err := codes.Load()
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	catalog, err := openProtocols(ctx, db, set)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	fhirDeps := rest.Deps{Store: db, Guard: policy.Guard(), Ingest: ingest.New(db), Log: log, Now: time.Now,
+		Base: rest.Prefix, ExportDir: exportDir, Protocols: catalog, Codes: set}
+	if index != nil {
+		fhirDeps.Matcher = index
+	}
+	fhirAPI := rest.New(fhirDeps)
+	defer fhirAPI.Close()
 	summaries, err := summary.NewService(db, set)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	riskOpts, err := loadRiskModel(cfg)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	catalog, err := openProtocols(ctx, db, set)
 	if err != nil {
 		ln.Close()
 		return err

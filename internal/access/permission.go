@@ -68,7 +68,7 @@ var permissions = map[auth.Role][]Permission{
 	auth.Commissioner:    {ReadAggregates, ReadProtocols},
 	auth.Analyst:         {ReadAggregates},
 	auth.Administrator:   {ReadAudit, ReviewBreakGlass, ManageUsers, ReviewLinkage, MergeRecords, ReadProtocols, ManageProtocols},
-	auth.SystemClient:    {ReadRecord, WriteRecord, ReadConsent}, // narrowed by the token's scopes
+	auth.SystemClient:    {ReadRecord, WriteRecord, ReadConsent, ReadProtocols}, // narrowed by the token's scopes
 }
 
 // Has reports whether role has permission p.

@@ -85,7 +85,7 @@ var keysetParams = []CapSearchParam{
 
 // capability builds the statement from the type definitions, so that it
 // lists exactly the interactions and parameters the handler serves.
-func capability(types map[string]*typeDef, now time.Time, base string) CapabilityStatement {
+func capability(types map[string]*typeDef, now time.Time, base string, extra ...CapResource) CapabilityStatement {
 	c := CapabilityStatement{
 		ResourceType: "CapabilityStatement",
 		Status:       "active",
@@ -131,12 +131,13 @@ func capability(types map[string]*typeDef, now time.Time, base string) Capabilit
 		}
 		rest.Resource = append(rest.Resource, r)
 	}
+	rest.Resource = append(rest.Resource, extra...)
 	c.Rest = []CapRest{rest}
 	return c
 }
 
-func capabilityJSON(types map[string]*typeDef, now time.Time, base string) []byte {
-	b, err := json.Marshal(capability(types, now, base))
+func capabilityJSON(types map[string]*typeDef, now time.Time, base string, extra ...CapResource) []byte {
+	b, err := json.Marshal(capability(types, now, base, extra...))
 	if err != nil {
 		panic("rest: encoding the CapabilityStatement: " + err.Error()) // static data: a bug
 	}

@@ -269,6 +269,13 @@ type fixture struct {
 // absent); the real edge authenticates instead.
 const principalHeader = "X-Test-Principal"
 
+// roleHeader and scopeHeader give the test principal a role and, for a
+// system client, token scopes.
+const (
+	roleHeader  = "X-Test-Role"
+	scopeHeader = "X-Test-Scope"
+)
+
 func newFixture(t testing.TB, g *fakeGuard, tweak ...func(d *Deps)) *fixture {
 	t.Helper()
 	db := mustStore(t)
@@ -289,6 +296,17 @@ func newFixture(t testing.TB, g *fakeGuard, tweak ...func(d *Deps)) *fixture {
 			name = "client-a"
 		}
 		p := &auth.Principal{Name: name, Via: auth.ViaToken}
+		// Routes that are not about one person (the protocol library) ask
+		// the principal's role and scopes themselves.
+		if role := r.Header.Get(roleHeader); role != "" {
+			p.Role = auth.Role(role)
+			if role != string(auth.SystemClient) {
+				p.Via = auth.ViaSession
+			}
+		}
+		if sc := r.Header.Get(scopeHeader); sc != "" {
+			p.Scopes, _ = auth.ParseScopes(sc)
+		}
 		h.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
 	}))
 	t.Cleanup(func() {

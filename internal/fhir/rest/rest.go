@@ -27,6 +27,7 @@ import (
 	"github.com/wholecare/wholecare/internal/access"
 	"github.com/wholecare/wholecare/internal/audit"
 	"github.com/wholecare/wholecare/internal/auth"
+	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/directory"
 	"github.com/wholecare/wholecare/internal/fhir/query"
 	"github.com/wholecare/wholecare/internal/ingest"
@@ -113,6 +114,11 @@ type Deps struct {
 	// Matcher is record linkage's index of the registry, for
 	// Patient/$match; nil answers 501.
 	Matcher Matcher
+	// Protocols is the care protocol library, served as PlanDefinition
+	// with $apply (which reads the record with the code lists in Codes);
+	// nil for none.
+	Protocols Protocols
+	Codes     *codes.Set
 }
 
 // Limits.
@@ -164,7 +170,11 @@ func New(d Deps) *Handler {
 		d.Base = d.Base[:len(d.Base)-1]
 	}
 	h := &Handler{deps: d, mux: http.NewServeMux(), types: typeDefs(), maxCandidates: MaxCandidates, jobs: make(map[string]*exportJob)}
-	h.cap = capabilityJSON(h.types, d.Now(), d.Base)
+	var extra []CapResource
+	if d.Protocols != nil && d.Codes != nil {
+		extra = append(extra, planDefinitionCap)
+	}
+	h.cap = capabilityJSON(h.types, d.Now(), d.Base, extra...)
 	h.routes()
 	return h
 }

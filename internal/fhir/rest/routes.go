@@ -19,6 +19,15 @@ func (h *Handler) routes() {
 	h.mux.Handle("GET "+p+"/$export-file/{job}/{file}", h.serve(h.handleExportFile))
 	h.mux.Handle("GET "+p+"/Patient/{id}/$everything", h.serve(h.handleEverything))
 	h.mux.Handle("POST "+p+"/Patient/$match", h.serve(h.handleMatch))
+	if h.deps.Protocols != nil && h.deps.Codes != nil {
+		h.mux.Handle("GET "+p+"/PlanDefinition", h.serve(h.handlePlanDefinitionSearch))
+		h.mux.Handle("POST "+p+"/PlanDefinition/_search", h.serve(h.handlePlanDefinitionSearch))
+		h.mux.Handle("GET "+p+"/PlanDefinition/{id}", h.serve(h.handlePlanDefinitionRead))
+		h.mux.Handle("GET "+p+"/PlanDefinition/{id}/_history", h.serve(h.handlePlanDefinitionHistory))
+		h.mux.Handle("GET "+p+"/PlanDefinition/{id}/_history/{vid}", h.serve(h.handlePlanDefinitionVRead))
+		h.mux.Handle("GET "+p+"/PlanDefinition/{id}/$apply", h.serve(h.handlePlanDefinitionApply))
+		h.mux.Handle("POST "+p+"/PlanDefinition/{id}/$apply", h.serve(h.handlePlanDefinitionApply))
+	}
 	h.mux.Handle("GET "+p+"/{type}", h.serve(h.handleSearch))
 	h.mux.Handle("POST "+p+"/{type}/_search", h.serve(h.handleSearch))
 	h.mux.Handle("GET "+p+"/{type}/{id}", h.serve(h.handleRead))
