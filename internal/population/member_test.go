@@ -44,3 +44,19 @@ func TestMemberAgreesWithEval(t *testing.T) {
 		break
 	}
 }
+
+func BenchmarkMember(b *testing.B) {
+	src := mustSynth(b, 20000)
+	e := mustBuild(b, src)
+	x := mustParse(b, e, "has(diabetes) and not (has(frailty_moderate) or has(frailty_severe)) and latest(hba1c, 12m) <= 58 and alive")
+	ids := make([]int64, 0, len(e.rows))
+	for id := range e.rows {
+		ids = append(ids, id)
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := e.Member(x, ids[i%len(ids)], e.builtAt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
