@@ -18,11 +18,13 @@ import (
 	"github.com/wholecare/wholecare/internal/audit"
 	"github.com/wholecare/wholecare/internal/auth"
 	"github.com/wholecare/wholecare/internal/auth/oidc"
+	"github.com/wholecare/wholecare/internal/caregaps"
 	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/fhir/rest"
 	"github.com/wholecare/wholecare/internal/httpapi"
 	"github.com/wholecare/wholecare/internal/ingest"
 	"github.com/wholecare/wholecare/internal/metrics"
+	"github.com/wholecare/wholecare/internal/population"
 	"github.com/wholecare/wholecare/internal/sqlstore"
 	"github.com/wholecare/wholecare/internal/summary"
 )
@@ -128,6 +130,11 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		ln.Close()
 		return err
 	}
+	gaps, err := caregaps.Compile(caregaps.Indicators, func(text string) (population.Expr, error) { return population.Parse(text, set) }, set)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	fhirDeps := rest.Deps{Store: db, Guard: policy.Guard(), Ingest: ingest.New(db), Log: log, Now: time.Now,
 		Base: rest.Prefix, ExportDir: exportDir, Protocols: catalog, Codes: set}
 	if index != nil {
@@ -148,7 +155,7 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 	deps := httpapi.Deps{Log: log, Store: db, Metrics: reg, Version: buildVersion(), Summaries: summaries,
 		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, FHIR: fhirAPI, TLS: tls, Now: time.Now,
 		Registry: db, Reviews: db, Merger: db, Population: buildPopulation(ctx, db, log, time.Now, riskOpts...),
-		Protocols: catalog, Records: db, Codes: set}
+		Protocols: catalog, Records: db, Codes: set, CareGaps: gaps}
 	if cfg.oidcIssuer != "" {
 		prov, err := oidc.Discover(ctx, oidc.Config{Issuer: cfg.oidcIssuer, ClientID: cfg.oidcClientID,
 			ClientSecret: cfg.oidcClientSecret, RedirectURL: cfg.oidcRedirect})

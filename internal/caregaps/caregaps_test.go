@@ -111,7 +111,7 @@ func TestIndicatorsOnHandMadePeople(t *testing.T) {
 	obs(6, dbp, 85, day(2025, 10, 1)) // 86 years old: HYP009 met
 	person(7, adult, time.Time{}, hypertension)
 	obs(7, sbp, 148, day(2025, 10, 1))
-	obs(7, dbp, 85, day(2025, 10, 1)) // 66: HYP008 gap
+	obs(7, dbp, 85, day(2025, 10, 1))           // 66: HYP008 gap
 	person(8, adult, day(2025, 6, 1), diabetes) // died: not eligible
 	obs(8, hba1c, 70, day(2025, 1, 10))
 

@@ -78,6 +78,10 @@ func (s *Server) routes() {
 		if s.deps.Population != nil {
 			s.add("GET /api/v1/cohorts/count", permitted, s.serve(s.handleCohortCount()))
 			s.add("GET /api/v1/casefinding", person, s.serve(s.handleCaseFinding()))
+			if s.deps.CareGaps != nil {
+				s.add("GET /api/v1/caregaps", permitted, s.serve(s.handleCareGaps()))
+				s.add("GET /api/v1/people/{id}/caregaps", person, s.serve(s.handlePersonCareGaps()))
+			}
 		}
 		if s.deps.Audit != nil {
 			s.add("GET /api/v1/audit", permitted, s.serve(s.handleAudit()))

@@ -19,6 +19,7 @@ import (
 	"github.com/wholecare/wholecare/internal/access"
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/auth"
+	"github.com/wholecare/wholecare/internal/caregaps"
 	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/metrics"
 )
@@ -68,6 +69,10 @@ type Deps struct {
 	Protocols ProtocolCatalog
 	Records   PersonRecords
 	Codes     *codes.Set
+
+	// CareGaps are the care-gap indicators, evaluated on Population; nil
+	// for none.
+	CareGaps *caregaps.Set
 }
 
 // Server is the HTTP handler with its instruments.

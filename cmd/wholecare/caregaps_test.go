@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+)
+
+// TestCareGapsServed serves a generated population and asks for care
+// gaps: the whole population by practice as a commissioner (small counts
+// suppressed), refused to a coordinator (who reads records, not
+// aggregates), and one person's own gaps as that person.
+func TestCareGapsServed(t *testing.T) {
+	dir := t.TempDir()
+	e := envOf(map[string]string{"WHOLECARE_DB": "sqlite:" + filepath.Join(dir, "gaps.db")})
+	if _, _, err := runCmd(t, e, "generate", "--people", "2000", "--seed", "5", "--now", "2026-11-01"); err != nil {
+		t.Fatal(err)
+	}
+	base, out := startServing(t, e, "demo", "--addr", "127.0.0.1:0")
+	text := out.String()
+	session := func(name string) *http.Client {
+		m := regexp.MustCompile(`(?m)^\s+\S+\s+` + regexp.QuoteMeta(name) + `\s+(\S+)\s`).FindStringSubmatch(text)
+		if m == nil {
+			t.Fatalf("no sign-in for %s in:\n%s", name, text)
+		}
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar}
+		body, _ := json.Marshal(map[string]string{"name": name, "password": m[1]})
+		res, err := c.Post(base+"/api/v1/session", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return c
+	}
+	get := func(c *http.Client, path string) (int, []byte) {
+		t.Helper()
+		for range 200 { // the engine loads in the background
+			res, err := c.Get(base + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusServiceUnavailable {
+				return res.StatusCode, b
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("%s: still unavailable", path)
+		return 0, nil
+	}
+
+	commissioner := session("demo.commissioner")
+	status, body := get(commissioner, "/api/v1/caregaps?by=practice&as_of=2026-03-31")
+	var rep struct {
+		AsOf       string `json:"as_of"`
+		Indicators []struct {
+			ID       string `json:"id"`
+			Eligible *int64 `json:"eligible"`
+			Gaps     *int64 `json:"gaps"`
+			Groups   []struct {
+				Key        string `json:"key"`
+				Eligible   *int64 `json:"eligible"`
+				Suppressed bool   `json:"suppressed"`
+			} `json:"groups"`
+		} `json:"indicators"`
+	}
+	if err := json.Unmarshal(body, &rep); status != http.StatusOK || err != nil || rep.AsOf != "2026-03-31" || len(rep.Indicators) != 12 {
+		t.Fatalf("care gaps as the commissioner: %d %.400s", status, body)
+	}
+	for _, in := range rep.Indicators {
+		if in.ID == "HYP008" && (in.Eligible == nil || *in.Eligible < 50 || len(in.Groups) < 2) {
+			t.Fatalf("HYP008: %+v", in)
+		}
+		for _, g := range in.Groups {
+			if g.Eligible != nil && *g.Eligible > 0 && *g.Eligible < 5 {
+				t.Fatalf("%s %s: a count of %d is shown", in.ID, g.Key, *g.Eligible)
+			}
+		}
+	}
+	if status, _ := get(session("demo.coordinator"), "/api/v1/caregaps"); status != http.StatusForbidden {
+		t.Fatalf("care gaps as the coordinator: %d, want 403", status)
+	}
+
+	me := session("demo.person")
+	status, body = get(me, "/api/v1/me")
+	var who struct {
+		PersonID int64 `json:"person_id"`
+	}
+	if err := json.Unmarshal(body, &who); status != http.StatusOK || err != nil || who.PersonID == 0 {
+		t.Fatalf("me: %d %.200s", status, body)
+	}
+	status, body = get(me, fmt.Sprintf("/api/v1/people/%d/caregaps", who.PersonID))
+	var mine struct {
+		Person     int64             `json:"person"`
+		Indicators []json.RawMessage `json:"indicators"`
+	}
+	if err := json.Unmarshal(body, &mine); status != http.StatusOK || err != nil || mine.Person != who.PersonID {
+		t.Fatalf("my care gaps: %d %.300s", status, body)
+	}
+	if status, _ := get(me, fmt.Sprintf("/api/v1/people/%d/caregaps", who.PersonID+1)); status != http.StatusForbidden && status != http.StatusNotFound {
+		t.Fatalf("someone else's care gaps as a service user: %d, want a refusal", status)
+	}
+}
