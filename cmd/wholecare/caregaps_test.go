@@ -86,6 +86,31 @@ func TestCareGapsServed(t *testing.T) {
 			}
 		}
 	}
+	// The same through FHIR: a summary MeasureReport stratified by practice.
+	status, body = get(commissioner, "/fhir/R4/Measure/HYP008/$evaluate-measure?periodEnd=2026-03-31&stratify=practice")
+	var mr struct {
+		ResourceType string `json:"resourceType"`
+		Type         string `json:"type"`
+		Measure      string `json:"measure"`
+		Period       struct{ Start, End string }
+		Group        []struct {
+			Population []struct {
+				Count int `json:"count"`
+			} `json:"population"`
+		} `json:"group"`
+	}
+	if err := json.Unmarshal(body, &mr); status != http.StatusOK || err != nil || mr.Type != "summary" || mr.Measure != "urn:wholecare:measure:HYP008" ||
+		mr.Period.Start != "2025-04-01" || len(mr.Group) < 3 {
+		t.Fatalf("$evaluate-measure: %d %.400s", status, body)
+	}
+	for _, in := range rep.Indicators {
+		if in.ID == "HYP008" && int64(mr.Group[0].Population[0].Count) != *in.Eligible {
+			t.Fatalf("FHIR denominator %d, JSON API %d", mr.Group[0].Population[0].Count, *in.Eligible)
+		}
+	}
+	if status, _ := get(commissioner, "/fhir/R4/Measure/NOPE/$evaluate-measure"); status != http.StatusNotFound {
+		t.Fatalf("unknown measure: %d", status)
+	}
 	if status, _ := get(session("demo.coordinator"), "/api/v1/caregaps"); status != http.StatusForbidden {
 		t.Fatalf("care gaps as the coordinator: %d, want 403", status)
 	}
@@ -105,6 +130,17 @@ func TestCareGapsServed(t *testing.T) {
 	}
 	if err := json.Unmarshal(body, &mine); status != http.StatusOK || err != nil || mine.Person != who.PersonID {
 		t.Fatalf("my care gaps: %d %.300s", status, body)
+	}
+	status, body = get(me, fmt.Sprintf("/fhir/R4/Measure/$care-gaps?subject=Patient/p%d&periodEnd=2026-11-01", who.PersonID))
+	var b struct {
+		Type  string            `json:"type"`
+		Entry []json.RawMessage `json:"entry"`
+	}
+	if err := json.Unmarshal(body, &b); status != http.StatusOK || err != nil || b.Type != "collection" || len(b.Entry) != len(mine.Indicators) {
+		t.Fatalf("$care-gaps: %d %.300s (JSON API: %d indicators)", status, body, len(mine.Indicators))
+	}
+	if status, _ := get(me, fmt.Sprintf("/fhir/R4/Measure/$care-gaps?subject=Patient/p%d", who.PersonID+1)); status < 400 {
+		t.Fatalf("someone else's $care-gaps as a service user: %d", status)
 	}
 	if status, _ := get(me, fmt.Sprintf("/api/v1/people/%d/caregaps", who.PersonID+1)); status != http.StatusForbidden && status != http.StatusNotFound {
 		t.Fatalf("someone else's care gaps as a service user: %d, want a refusal", status)

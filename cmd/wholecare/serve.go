@@ -135,8 +135,14 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		ln.Close()
 		return err
 	}
+	riskOpts, err := loadRiskModel(cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	pop := buildPopulation(ctx, db, log, time.Now, riskOpts...)
 	fhirDeps := rest.Deps{Store: db, Guard: policy.Guard(), Ingest: ingest.New(db), Log: log, Now: time.Now,
-		Base: rest.Prefix, ExportDir: exportDir, Protocols: catalog, Codes: set}
+		Base: rest.Prefix, ExportDir: exportDir, Protocols: catalog, Codes: set, CareGaps: gaps, Population: pop}
 	if index != nil {
 		fhirDeps.Matcher = index
 	}
@@ -147,14 +153,9 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		ln.Close()
 		return err
 	}
-	riskOpts, err := loadRiskModel(cfg)
-	if err != nil {
-		ln.Close()
-		return err
-	}
 	deps := httpapi.Deps{Log: log, Store: db, Metrics: reg, Version: buildVersion(), Summaries: summaries,
 		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, FHIR: fhirAPI, TLS: tls, Now: time.Now,
-		Registry: db, Reviews: db, Merger: db, Population: buildPopulation(ctx, db, log, time.Now, riskOpts...),
+		Registry: db, Reviews: db, Merger: db, Population: pop,
 		Protocols: catalog, Records: db, Codes: set, CareGaps: gaps}
 	if cfg.oidcIssuer != "" {
 		prov, err := oidc.Discover(ctx, oidc.Config{Issuer: cfg.oidcIssuer, ClientID: cfg.oidcClientID,

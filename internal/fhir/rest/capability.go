@@ -46,7 +46,7 @@ type CapRest struct {
 // CapResource is CapabilityStatement.rest.resource.
 type CapResource struct {
 	Type          string           `json:"type"`
-	Interaction   []CapInteraction `json:"interaction"`
+	Interaction   []CapInteraction `json:"interaction,omitempty"`
 	SearchInclude []string         `json:"searchInclude,omitempty"`
 	SearchParam   []CapSearchParam `json:"searchParam,omitempty"`
 	Operation     []CapOperation   `json:"operation,omitempty"`

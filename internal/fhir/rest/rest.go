@@ -27,6 +27,7 @@ import (
 	"github.com/wholecare/wholecare/internal/access"
 	"github.com/wholecare/wholecare/internal/audit"
 	"github.com/wholecare/wholecare/internal/auth"
+	"github.com/wholecare/wholecare/internal/caregaps"
 	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/directory"
 	"github.com/wholecare/wholecare/internal/fhir/query"
@@ -119,6 +120,11 @@ type Deps struct {
 	// nil for none.
 	Protocols Protocols
 	Codes     *codes.Set
+	// CareGaps are the care-gap indicators, served as Measure
+	// $evaluate-measure and $care-gaps on the engine from Population; nil
+	// for none.
+	CareGaps   *caregaps.Set
+	Population Population
 }
 
 // Limits.
@@ -173,6 +179,9 @@ func New(d Deps) *Handler {
 	var extra []CapResource
 	if d.Protocols != nil && d.Codes != nil {
 		extra = append(extra, planDefinitionCap)
+	}
+	if d.CareGaps != nil && d.Population != nil {
+		extra = append(extra, CapResource{Type: "Measure", Operation: measureOps})
 	}
 	h.cap = capabilityJSON(h.types, d.Now(), d.Base, extra...)
 	h.routes()

@@ -28,6 +28,12 @@ func (h *Handler) routes() {
 		h.mux.Handle("GET "+p+"/PlanDefinition/{id}/$apply", h.serve(h.handlePlanDefinitionApply))
 		h.mux.Handle("POST "+p+"/PlanDefinition/{id}/$apply", h.serve(h.handlePlanDefinitionApply))
 	}
+	if h.deps.CareGaps != nil && h.deps.Population != nil {
+		h.mux.Handle("GET "+p+"/Measure/{id}/$evaluate-measure", h.serve(h.handleEvaluateMeasure))
+		h.mux.Handle("POST "+p+"/Measure/{id}/$evaluate-measure", h.serve(h.handleEvaluateMeasure))
+		h.mux.Handle("GET "+p+"/Measure/$care-gaps", h.serve(h.handleCareGaps))
+		h.mux.Handle("POST "+p+"/Measure/$care-gaps", h.serve(h.handleCareGaps))
+	}
 	h.mux.Handle("GET "+p+"/{type}", h.serve(h.handleSearch))
 	h.mux.Handle("POST "+p+"/{type}/_search", h.serve(h.handleSearch))
 	h.mux.Handle("GET "+p+"/{type}/{id}", h.serve(h.handleRead))
