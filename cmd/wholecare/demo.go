@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"time"
 
 	"github.com/wholecare/wholecare/internal/synth"
 )
@@ -57,6 +58,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if err := printDemoSignIns(ctx, e, db); err != nil {
+		return err
+	}
+	if err := seedDemoCarePlan(ctx, db, time.Now); err != nil {
 		return err
 	}
 	return serveHTTP(ctx, e, cfg, db, log)

@@ -19,6 +19,7 @@ import (
 	"github.com/wholecare/wholecare/internal/auth"
 	"github.com/wholecare/wholecare/internal/auth/oidc"
 	"github.com/wholecare/wholecare/internal/caregaps"
+	"github.com/wholecare/wholecare/internal/careplan"
 	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/fhir/rest"
 	"github.com/wholecare/wholecare/internal/httpapi"
@@ -156,7 +157,7 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 	deps := httpapi.Deps{Log: log, Store: db, Metrics: reg, Version: buildVersion(), Summaries: summaries,
 		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, FHIR: fhirAPI, TLS: tls, Now: time.Now,
 		Registry: db, Reviews: db, Merger: db, Population: pop,
-		Protocols: catalog, Records: db, Codes: set, CareGaps: gaps}
+		Protocols: catalog, Records: db, Codes: set, CareGaps: gaps, CarePlans: careplan.NewService(db, time.Now)}
 	if cfg.oidcIssuer != "" {
 		prov, err := oidc.Discover(ctx, oidc.Config{Issuer: cfg.oidcIssuer, ClientID: cfg.oidcClientID,
 			ClientSecret: cfg.oidcClientSecret, RedirectURL: cfg.oidcRedirect})

@@ -49,26 +49,45 @@ const (
 	// ManageProtocols is adding protocols and revising them (a revision is
 	// a new version; old versions stay readable).
 	ManageProtocols Permission = "protocol.manage"
+
+	// Personalised care and support plans. Reading a plan shows its
+	// content when the person's consent allows, and only that it exists,
+	// who coordinates it and how to reach them when it does not (see
+	// CheckExistence). Writing changes goals, actions and the rest;
+	// agreeing records one party's agreement to the current content (the
+	// person, their named representative, or the responsible
+	// professional). A service user writes their own About Me.
+	ReadCarePlan  Permission = "careplan.read"
+	WriteCarePlan Permission = "careplan.write"
+	AgreeCarePlan Permission = "careplan.agree"
+	WriteAboutMe  Permission = "careplan.about-me"
 )
 
 // personal is the set of permissions that are about one person's data and
 // so need a relationship and consent as well.
-var personal = map[Permission]bool{ReadRecord: true, WriteRecord: true, ReadConsent: true, WriteConsent: true, ReadAccessLog: true}
+var personal = map[Permission]bool{ReadRecord: true, WriteRecord: true, ReadConsent: true, WriteConsent: true, ReadAccessLog: true,
+	ReadCarePlan: true, WriteCarePlan: true, AgreeCarePlan: true, WriteAboutMe: true}
+
+// writes are the personal permissions that change data: a token needs a
+// write scope for them.
+var writes = map[Permission]bool{WriteRecord: true, WriteConsent: true, WriteCarePlan: true, AgreeCarePlan: true, WriteAboutMe: true}
 
 // permissions is the permission table: what each role may do at all.
 // Whether it may do it for a given person is decided by Decide.
 var permissions = map[auth.Role][]Permission{
-	auth.ServiceUser:     {ReadRecord, ReadConsent, WriteConsent, ReadAccessLog},
-	auth.Carer:           {ReadRecord, ReadConsent, ReadAccessLog},
-	auth.CareCoordinator: {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, MergeRecords, ReadProtocols},
-	auth.Clinician:       {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, ReadProtocols},
-	auth.SocialCare:      {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, ReadProtocols},
-	auth.TeamLead:        {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, ReadAggregates, MergeRecords, ReadProtocols},
+	auth.ServiceUser: {ReadRecord, ReadConsent, WriteConsent, ReadAccessLog, ReadCarePlan, AgreeCarePlan, WriteAboutMe},
+	// A carer agrees a plan only as the representative the plan names
+	// (careplan checks); they read it through their relationship.
+	auth.Carer:           {ReadRecord, ReadConsent, ReadAccessLog, ReadCarePlan, AgreeCarePlan},
+	auth.CareCoordinator: {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, MergeRecords, ReadCarePlan, WriteCarePlan, AgreeCarePlan, WriteAboutMe, ReadProtocols},
+	auth.Clinician:       {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, ReadCarePlan, WriteCarePlan, AgreeCarePlan, WriteAboutMe, ReadProtocols},
+	auth.SocialCare:      {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, ReadCarePlan, WriteCarePlan, AgreeCarePlan, WriteAboutMe, ReadProtocols},
+	auth.TeamLead:        {ReadRecord, WriteRecord, ReadConsent, WriteConsent, BreakGlass, ReadAggregates, MergeRecords, ReadCarePlan, WriteCarePlan, AgreeCarePlan, WriteAboutMe, ReadProtocols},
 	auth.ProviderManager: {ReadAggregates, ReadProtocols},
 	auth.Commissioner:    {ReadAggregates, ReadProtocols},
 	auth.Analyst:         {ReadAggregates},
 	auth.Administrator:   {ReadAudit, ReviewBreakGlass, ManageUsers, ReviewLinkage, MergeRecords, ReadProtocols, ManageProtocols},
-	auth.SystemClient:    {ReadRecord, WriteRecord, ReadConsent, ReadProtocols}, // narrowed by the token's scopes
+	auth.SystemClient:    {ReadRecord, WriteRecord, ReadConsent, ReadCarePlan, ReadProtocols}, // narrowed by the token's scopes
 }
 
 // Has reports whether role has permission p.

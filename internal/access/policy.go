@@ -98,6 +98,10 @@ type Decision struct {
 	// GrantReason is the reason typed when glass was broken: every access
 	// under it is audited with it.
 	GrantReason string
+	// ExistenceOnly is set by CheckExistence when the caller has a
+	// relationship with the person but may not see the content (Why says
+	// why not): they may know only that it exists and whom to contact.
+	ExistenceOnly bool
 }
 
 // Request is one question: may the caller do Perm on a person's data of
@@ -139,7 +143,7 @@ func (pol *Policy) decide(ctx context.Context, p *auth.Principal, r Request) (De
 	if !Has(p.Role, r.Perm) {
 		return Decision{Basis: NoBasis, Why: "your role (" + string(p.Role) + ") may not do this"}, nil
 	}
-	write := r.Perm == WriteRecord || r.Perm == WriteConsent
+	write := writes[r.Perm]
 	if p.Via == auth.ViaToken && !p.Scopes.Allows(r.Type, write) {
 		return Decision{Basis: NoBasis, Why: "the token's scopes (" + p.Scopes.String() + ") do not cover " + r.Type}, nil
 	}
@@ -168,21 +172,9 @@ func (pol *Policy) decide(ctx context.Context, p *auth.Principal, r Request) (De
 		}
 		return Decision{Basis: NoBasis, Why: "you may see only the record of the person you care for"}, nil
 	}
-	basis := NoBasis
-	if p.OrgID != "" && p.OrgID == facts.PracticeID {
-		basis = Practice
-	}
-	if basis == NoBasis && p.ProfessionalID != 0 && len(facts.TeamIDs) > 0 {
-		teams, err := pol.teams.get(ctx, pol.store, p.ProfessionalID, now)
-		if err != nil {
-			return Decision{}, err
-		}
-		for _, t := range teams {
-			if slices.Contains(facts.TeamIDs, t) {
-				basis = CareTeam
-				break
-			}
-		}
+	basis, err := pol.relationship(ctx, p, facts, now)
+	if err != nil {
+		return Decision{}, err
 	}
 	why := "you have no care relationship with this person (not their practice or care team)"
 	if basis != NoBasis {
@@ -203,6 +195,75 @@ func (pol *Policy) decide(ctx context.Context, p *auth.Principal, r Request) (De
 		why += "; in an emergency you may break glass, giving a reason"
 	}
 	return Decision{Basis: NoBasis, Why: why}, nil
+}
+
+// relationship is a professional's legitimate relationship with a person
+// whose facts are given: their registered practice, or one of their
+// current care teams. Consent is not considered.
+func (pol *Policy) relationship(ctx context.Context, p *auth.Principal, facts Facts, now time.Time) (Basis, error) {
+	if p.OrgID != "" && p.OrgID == facts.PracticeID {
+		return Practice, nil
+	}
+	if p.ProfessionalID != 0 && len(facts.TeamIDs) > 0 {
+		teams, err := pol.teams.get(ctx, pol.store, p.ProfessionalID, now)
+		if err != nil {
+			return NoBasis, err
+		}
+		for _, t := range teams {
+			if slices.Contains(facts.TeamIDs, t) {
+				return CareTeam, nil
+			}
+		}
+	}
+	return NoBasis, nil
+}
+
+// CheckExistence is the door to the fact that something of a person's
+// exists (that they have a care plan, who coordinates it and how to reach
+// them) rather than to its content. Everyone with a legitimate
+// relationship may know it even when the person's consent keeps the
+// content from them: knowing whom to call is part of caring safely. It
+// answers the full decision when the caller may see the content
+// (ExistenceOnly false); when only the relationship stands it answers
+// Allowed with ExistenceOnly true; otherwise it refuses like Check. The
+// decision is audited either way before it returns.
+func (pol *Policy) CheckExistence(ctx context.Context, action string, r Request) (Decision, error) {
+	p, _ := auth.FromContext(ctx)
+	if p == nil {
+		return Decision{}, apperr.E(apperr.Unauthenticated, "sign in first")
+	}
+	d, err := pol.Decide(ctx, p, r)
+	if err != nil {
+		return Decision{}, err
+	}
+	now := pol.now()
+	detail := ""
+	if !d.Allowed && Has(p.Role, r.Perm) && p.Role != auth.ServiceUser && p.Role != auth.Carer && p.Role != auth.SystemClient {
+		facts, err := pol.store.PersonFacts(ctx, r.PersonID, now)
+		if err != nil {
+			return Decision{}, err
+		}
+		basis, err := pol.relationship(ctx, p, facts, now)
+		if err != nil {
+			return Decision{}, err
+		}
+		if basis != NoBasis {
+			d = Decision{Allowed: true, Basis: basis, ExistenceOnly: true, Why: d.Why}
+			detail = "existence only: " + d.Why
+		}
+	}
+	ev := Event(p, action, r.Type, r.PersonID, r.Purpose, d, now)
+	ev.Detail = detail
+	if !d.Allowed {
+		ev.Reason = d.Why
+	}
+	if err := pol.rec.Record(ctx, ev); err != nil {
+		return Decision{}, apperr.Wrap(apperr.Unavailable, err, "the audit log is not available, so no record can be shown")
+	}
+	if !d.Allowed {
+		return d, apperr.E(apperr.Forbidden, d.Why)
+	}
+	return d, nil
 }
 
 // Event builds the audit event for principal p doing action on a person.

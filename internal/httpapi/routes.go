@@ -92,6 +92,9 @@ func (s *Server) routes() {
 			s.add("POST /api/v1/linkage/reviews/{id}/confirm", permitted, s.serve(s.handleDecideLinkReview(linkage.ReviewConfirmed)))
 			s.add("POST /api/v1/linkage/reviews/{id}/reject", permitted, s.serve(s.handleDecideLinkReview(linkage.ReviewRejected)))
 		}
+		if s.deps.CarePlans != nil {
+			s.carePlanRoutes()
+		}
 		if s.deps.Registry != nil {
 			s.add("GET /api/v1/people/{id}/golden", person, s.serve(s.handleGolden()))
 			s.add("POST /api/v1/people/{id}/merge", permitted, s.serve(s.handleMerge()))

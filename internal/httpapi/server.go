@@ -73,6 +73,9 @@ type Deps struct {
 	// CareGaps are the care-gap indicators, evaluated on Population; nil
 	// for none.
 	CareGaps *caregaps.Set
+
+	// CarePlans keeps personalised care and support plans; nil for none.
+	CarePlans CarePlans
 }
 
 // Server is the HTTP handler with its instruments.

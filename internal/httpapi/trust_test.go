@@ -19,6 +19,7 @@ import (
 	"github.com/wholecare/wholecare/internal/access"
 	"github.com/wholecare/wholecare/internal/audit"
 	"github.com/wholecare/wholecare/internal/auth"
+	"github.com/wholecare/wholecare/internal/careplan"
 	"github.com/wholecare/wholecare/internal/careplan/protocols"
 	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/directory"
@@ -160,7 +161,7 @@ func newTrustWorld(t testing.TB) *trustWorld {
 	}
 	w.srv = New(Deps{Log: slog.New(slog.DiscardHandler), Store: db, Metrics: newMetrics(), Version: "test",
 		Auth: w.authn, Policy: pol, Data: db, Audit: db, Registry: db, FHIR: fhirAPI, Reviews: db, Merger: db, Now: w.clock.now, Summaries: summaries,
-		Protocols: catalog, Records: db, Codes: set})
+		Protocols: catalog, Records: db, Codes: set, CarePlans: careplan.NewService(db, w.clock.now)})
 	w.ts = httptest.NewServer(w.srv)
 	t.Cleanup(w.ts.Close)
 	return w
