@@ -41,6 +41,9 @@ type Goal struct {
 	Importance int        `json:"importance,omitempty"` // 1 (a little) to 10 (most), as the person scores it; 0 not asked
 	TargetDate Date       `json:"target_date,omitempty"`
 	Status     GoalStatus `json:"status"`
+	// FromProtocol is the protocol item the goal was agreed from
+	// ("copd/goal/breathing"), when it was.
+	FromProtocol string `json:"from_protocol,omitempty"`
 }
 
 func (g Goal) validate(p *problems) {
@@ -118,6 +121,9 @@ type Action struct {
 	// 10; nil when not asked.
 	Confidence *int   `json:"confidence,omitempty"`
 	Strategies string `json:"strategies,omitempty"`
+	// FromProtocol is the protocol item the action was accepted from, when
+	// it was.
+	FromProtocol string `json:"from_protocol,omitempty"`
 }
 
 func (a Action) validate(p *problems) {

@@ -95,16 +95,17 @@ func (pl *Plan) FullyAgreed() bool {
 type ChangeKind string
 
 const (
-	Created     ChangeKind = "created"
-	Updated     ChangeKind = "updated" // the content, whole
-	GoalPut     ChangeKind = "goal"
-	ActionPut   ChangeKind = "action"
-	NeedPut     ChangeKind = "need"
-	AboutMePut  ChangeKind = "about-me"
-	ActionPlans ChangeKind = "action-plans"
-	AgreedTo    ChangeKind = "agreement"
-	StatusSet   ChangeKind = "status"
-	Reviewed    ChangeKind = "review"
+	Created      ChangeKind = "created"
+	Updated      ChangeKind = "updated" // the content, whole
+	GoalPut      ChangeKind = "goal"
+	ActionPut    ChangeKind = "action"
+	NeedPut      ChangeKind = "need"
+	AboutMePut   ChangeKind = "about-me"
+	ActionPlans  ChangeKind = "action-plans"
+	AgreedTo     ChangeKind = "agreement"
+	StatusSet    ChangeKind = "status"
+	Reviewed     ChangeKind = "review"
+	FromProtocol ChangeKind = "protocol"
 )
 
 // contentChange reports whether a change of this kind changes the content

@@ -87,6 +87,9 @@ type Plan struct {
 	FundingSource  string          `json:"funding_source,omitempty"` // e.g. "personal health budget"
 	Agreements     []Agreement     `json:"agreements,omitempty"`
 	Reviews        []Review        `json:"reviews,omitempty"`
+	// Protocols records every protocol applied to the plan and what was
+	// decided about each item it proposed.
+	Protocols []AppliedProtocol `json:"protocols,omitempty"`
 	// ContentVersion is the version at which anything but agreements,
 	// status and reviews last changed: what an agreement is to.
 	ContentVersion int `json:"content_version"`

@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/wholecare/wholecare/internal/audit"
-	"github.com/wholecare/wholecare/internal/fhir/internal/fhirschema"
+	"github.com/wholecare/wholecare/internal/fhir/fhirschema"
 )
 
 // testAuditEvents are entries of every shape the log holds, chained as a

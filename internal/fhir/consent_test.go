@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/wholecare/wholecare/internal/access"
-	"github.com/wholecare/wholecare/internal/fhir/internal/fhirschema"
+	"github.com/wholecare/wholecare/internal/fhir/fhirschema"
 )
 
 // testConsents are consent records of every shape the store holds.

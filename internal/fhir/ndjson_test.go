@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/directory"
-	"github.com/wholecare/wholecare/internal/fhir/internal/fhirschema"
+	"github.com/wholecare/wholecare/internal/fhir/fhirschema"
 	"github.com/wholecare/wholecare/internal/record"
 )
 

@@ -247,6 +247,7 @@ type CarePlan struct {
 	ResourceType          string             `json:"resourceType"`
 	ID                    string             `json:"id,omitempty"`
 	Meta                  *VersionedMeta     `json:"meta,omitempty"`
+	Extension             []Extension        `json:"extension,omitempty"`
 	InstantiatesCanonical []string           `json:"instantiatesCanonical,omitempty"`
 	Status                string             `json:"status"`
 	Intent                string             `json:"intent"`

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/wholecare/wholecare/internal/fhir/internal/fhirschema"
+	"github.com/wholecare/wholecare/internal/fhir/fhirschema"
 )
 
 // The validator itself lives in internal/fhirschema, so that the REST

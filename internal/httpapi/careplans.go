@@ -13,6 +13,7 @@ import (
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/auth"
 	"github.com/wholecare/wholecare/internal/careplan"
+	"github.com/wholecare/wholecare/internal/careplan/protocols"
 )
 
 // CarePlans keeps personalised care and support plans (careplan.Service).
@@ -33,6 +34,8 @@ type CarePlans interface {
 	Agree(ctx context.Context, a careplan.Actor, planID int64, basedOn int, note string) (careplan.Version, error)
 	SetStatus(ctx context.Context, a careplan.Actor, planID int64, basedOn int, to careplan.Status, reason string) (careplan.Version, error)
 	RecordReview(ctx context.Context, a careplan.Actor, planID int64, basedOn int, r careplan.Review) (careplan.Version, error)
+	ApplyProtocol(ctx context.Context, a careplan.Actor, planID int64, basedOn int, p *protocols.Protocol, prop protocols.Proposal,
+		decisions []protocols.Decision, reason string) (careplan.Version, error)
 }
 
 // carePlanType is the resource type care plan decisions and audit entries
@@ -61,6 +64,7 @@ func (s *Server) carePlanRoutes() {
 	s.add("POST /api/v1/careplans/{id}/status", person, cp(s.handlePlanStatus()))
 	s.add("POST /api/v1/careplans/{id}/reviews", person, cp(s.handlePlanReview()))
 	s.add("GET /careplans/{id}/action-plan", person, cp(s.handleActionPlanPage()))
+	s.add("GET /careplans/{id}", person, cp(s.handlePlanPage()))
 }
 
 // staleAs412 answers a write based on an old version with 412

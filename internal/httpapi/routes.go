@@ -107,6 +107,11 @@ func (s *Server) routes() {
 			s.add("GET /api/v1/protocols/{id}", permitted, s.serve(s.handleProtocol()))
 			s.add("GET /api/v1/protocols/{id}/versions", permitted, s.serve(s.handleProtocolVersions()))
 			s.add("POST /api/v1/people/{id}/protocols/{protocol}/apply", person, s.serve(s.handleApplyProtocol()))
+			if s.deps.CarePlans != nil {
+				cp := func(h handler) http.Handler { return s.serve(s.staleAs412(h)) }
+				s.add("GET /api/v1/careplans/{id}/protocols/{protocol}/proposal", person, cp(s.handlePlanProtocolProposal()))
+				s.add("POST /api/v1/careplans/{id}/protocols/{protocol}/decisions", person, cp(s.handlePlanProtocolDecisions()))
+			}
 		}
 	}
 	if s.deps.FHIR != nil {

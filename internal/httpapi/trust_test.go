@@ -142,8 +142,9 @@ func newTrustWorld(t testing.TB) *trustWorld {
 	rec := audit.NewWriter(db, slog.New(slog.DiscardHandler), w.clock.now)
 	t.Cleanup(rec.Close)
 	pol := access.New(db, rec, access.Config{}, slog.New(slog.DiscardHandler), w.clock.now)
+	plans := careplan.NewService(db, w.clock.now)
 	fhirAPI := rest.New(rest.Deps{Store: db, Guard: pol.Guard(), Ingest: ingest.New(db), Log: slog.New(slog.DiscardHandler),
-		Now: w.clock.now, Base: rest.Prefix, ExportDir: t.TempDir(), Matcher: mustLinkIndex(t, db)})
+		Now: w.clock.now, Base: rest.Prefix, ExportDir: t.TempDir(), Matcher: mustLinkIndex(t, db), CarePlans: plans})
 	t.Cleanup(fhirAPI.Close)
 	set, err := codes.Load()
 	if err != nil {
@@ -161,7 +162,7 @@ func newTrustWorld(t testing.TB) *trustWorld {
 	}
 	w.srv = New(Deps{Log: slog.New(slog.DiscardHandler), Store: db, Metrics: newMetrics(), Version: "test",
 		Auth: w.authn, Policy: pol, Data: db, Audit: db, Registry: db, FHIR: fhirAPI, Reviews: db, Merger: db, Now: w.clock.now, Summaries: summaries,
-		Protocols: catalog, Records: db, Codes: set, CarePlans: careplan.NewService(db, w.clock.now)})
+		Protocols: catalog, Records: db, Codes: set, CarePlans: plans})
 	w.ts = httptest.NewServer(w.srv)
 	t.Cleanup(w.ts.Close)
 	return w

@@ -256,6 +256,9 @@ type Decision struct {
 	PersonWords string `json:"person_words,omitempty"`
 	// Reason says why an item was declined.
 	Reason string `json:"reason,omitempty"`
+	// GoalID names the goal in the plan an accepted action serves, when
+	// the protocol's own goal for it is not in the plan.
+	GoalID string `json:"goal_id,omitempty"`
 }
 
 // Choice is accept, edit or decline.
@@ -303,6 +306,9 @@ func Decide(p Proposal, d Decision) (Decided, error) {
 			}
 		} else if d.PersonWords != "" {
 			return Decided{}, apperr.Ef(apperr.Invalid, "%s: only goals take the person's words", d.Key)
+		}
+		if it.Kind == GoalItem && d.GoalID != "" {
+			return Decided{}, apperr.Ef(apperr.Invalid, "%s: a goal serves no other goal", d.Key)
 		}
 	case Decline:
 		if d.Reason == "" {

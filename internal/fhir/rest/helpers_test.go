@@ -20,7 +20,7 @@ import (
 
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/auth"
-	"github.com/wholecare/wholecare/internal/fhir/internal/fhirschema"
+	"github.com/wholecare/wholecare/internal/fhir/fhirschema"
 	"github.com/wholecare/wholecare/internal/ingest"
 	"github.com/wholecare/wholecare/internal/sqlstore"
 	"github.com/wholecare/wholecare/internal/synth"

@@ -125,6 +125,9 @@ type Deps struct {
 	// for none.
 	CareGaps   *caregaps.Set
 	Population Population
+	// CarePlans reads personalised care and support plans, served as
+	// CarePlan and Goal; nil for none.
+	CarePlans Plans
 }
 
 // Limits.
@@ -179,6 +182,9 @@ func New(d Deps) *Handler {
 	var extra []CapResource
 	if d.Protocols != nil && d.Codes != nil {
 		extra = append(extra, planDefinitionCap)
+	}
+	if d.CarePlans != nil {
+		extra = append(extra, planCaps...)
 	}
 	if d.CareGaps != nil && d.Population != nil {
 		extra = append(extra, CapResource{Type: "Measure", Operation: measureOps})

@@ -28,6 +28,16 @@ func (h *Handler) routes() {
 		h.mux.Handle("GET "+p+"/PlanDefinition/{id}/$apply", h.serve(h.handlePlanDefinitionApply))
 		h.mux.Handle("POST "+p+"/PlanDefinition/{id}/$apply", h.serve(h.handlePlanDefinitionApply))
 	}
+	if h.deps.CarePlans != nil {
+		h.mux.Handle("GET "+p+"/CarePlan", h.serve(h.handleCarePlanSearch))
+		h.mux.Handle("POST "+p+"/CarePlan/_search", h.serve(h.handleCarePlanSearch))
+		h.mux.Handle("GET "+p+"/CarePlan/{id}", h.serve(h.handleCarePlanRead))
+		h.mux.Handle("GET "+p+"/CarePlan/{id}/_history/{vid}", h.serve(h.handleCarePlanRead))
+		h.mux.Handle("GET "+p+"/Goal", h.serve(h.handleGoalSearch))
+		h.mux.Handle("POST "+p+"/Goal/_search", h.serve(h.handleGoalSearch))
+		h.mux.Handle("GET "+p+"/Goal/{id}", h.serve(h.handleGoalRead))
+		h.mux.Handle("GET "+p+"/Goal/{id}/_history/{vid}", h.serve(h.handleGoalRead))
+	}
 	if h.deps.CareGaps != nil && h.deps.Population != nil {
 		h.mux.Handle("GET "+p+"/Measure/{id}/$evaluate-measure", h.serve(h.handleEvaluateMeasure))
 		h.mux.Handle("POST "+p+"/Measure/{id}/$evaluate-measure", h.serve(h.handleEvaluateMeasure))

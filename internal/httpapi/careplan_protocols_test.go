@@ -1,0 +1,204 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wholecare/wholecare/internal/auth"
+	"github.com/wholecare/wholecare/internal/careplan"
+	"github.com/wholecare/wholecare/internal/careplan/protocols"
+	"github.com/wholecare/wholecare/internal/fhir/fhirschema"
+)
+
+func fhirValidator(t *testing.T) *fhirschema.Validator {
+	t.Helper()
+	dir := os.Getenv("WHOLECARE_SHARED_DATA")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "data")
+	}
+	v, err := fhirschema.LoadFile(filepath.Join(dir, "fhir-r4", "schema", "fhir.schema.json"))
+	if os.IsNotExist(err) || (err != nil && strings.Contains(err.Error(), "no such file")) {
+		t.Skipf("FHIR R4 schema not found under %s (set WHOLECARE_SHARED_DATA)", dir)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestCarePlanFromTwoProtocolsEndToEnd is issue 7's "done when": a plan for
+// a person with COPD and diabetes made from two protocols, goals in the
+// person's words, agreed, reviewed twice, and read back through FHIR
+// (every resource valid against the R4 schema) and as the person, on
+// their own page.
+func TestCarePlanFromTwoProtocolsEndToEnd(t *testing.T) {
+	schema := fhirValidator(t)
+	w := newTrustWorld(t)
+	w.addUser("two.coordinator", auth.CareCoordinator)
+	w.addUser("two.person", auth.ServiceUser)
+	coord, me := w.signIn("two.coordinator"), w.signIn("two.person")
+	plans := "/api/v1/careplans/"
+
+	v := coord.mustPlan(http.StatusCreated, "POST", fmt.Sprintf("/api/v1/people/%d/careplans", w.related), map[string]any{"plan": map[string]any{
+		"title": "My lungs and my diabetes", "what_matters_most": "Staying in my own home and getting to the allotment",
+		"coordinator": map[string]any{"professional_id": w.prof, "contact": "01632 960000"}}, "reason": "first conversation"})
+	id := fmt.Sprint(v.PlanID)
+
+	// What each protocol proposes; goals come as prompts, never as goals.
+	proposal := func(protocol string) protocols.Proposal {
+		t.Helper()
+		status, body := coord.do("GET", plans+id+"/protocols/"+protocol+"/proposal", nil)
+		var out struct {
+			Proposal protocols.Proposal `json:"proposal"`
+		}
+		if status != http.StatusOK || json.Unmarshal([]byte(body), &out) != nil || len(out.Proposal.Items) == 0 {
+			t.Fatalf("%s proposal: %d %.300s", protocol, status, body)
+		}
+		for _, it := range out.Proposal.Items {
+			if it.Kind == protocols.GoalItem && !it.NeedsPersonWords {
+				t.Fatalf("%s: goal %s without asking for the person's words", protocol, it.Key)
+			}
+		}
+		return out.Proposal
+	}
+	proposal("copd")
+	// A goal without the person's words is refused and changes nothing.
+	status, body := coord.do("POST", plans+id+"/protocols/copd/decisions", map[string]any{"based_on": v.Version,
+		"decisions": []map[string]any{{"key": "copd/goal/breathing", "choice": "accept"}}})
+	if status != http.StatusBadRequest || !strings.Contains(body, "own words") {
+		t.Fatalf("goal without words: %d %.300s", status, body)
+	}
+	v = coord.mustPlan(http.StatusOK, "POST", plans+id+"/protocols/copd/decisions", map[string]any{"based_on": v.Version, "decisions": []map[string]any{
+		{"key": "copd/goal/breathing", "choice": "accept", "person_words": "Walk up the hill to the allotment without stopping"},
+		{"key": "copd/action/pulmonary-rehab", "choice": "accept"},
+		{"key": "copd/action/inhaler-technique", "choice": "edit", "text": "Show the nurse how I use my new inhaler", "goal_id": "g1"},
+		{"key": "copd/action/vaccines", "choice": "decline", "reason": "had both this autumn"},
+		{"key": "copd/review/interval", "choice": "accept"},
+	}})
+	if len(v.Plan.Goals) != 1 || len(v.Plan.Actions) != 2 || v.Plan.Review.IntervalMonths != 12 {
+		t.Fatalf("after COPD: %+v", v.Plan)
+	}
+	dm := proposal("type-2-diabetes")
+	for _, it := range dm.Items {
+		if it.AlreadyInPlan {
+			t.Fatalf("a diabetes item marked as in the plan: %s", it.Key)
+		}
+	}
+	v = coord.mustPlan(http.StatusOK, "POST", plans+id+"/protocols/type-2-diabetes/decisions", map[string]any{"based_on": v.Version, "decisions": []map[string]any{
+		{"key": "type-2-diabetes/goal/understanding", "choice": "accept", "person_words": "Understand what my sugar numbers mean"},
+		{"key": "type-2-diabetes/action/structured-education", "choice": "accept"},
+		{"key": "type-2-diabetes/action/foot-check", "choice": "accept", "goal_id": "g1"},
+	}})
+	if len(v.Plan.Goals) != 2 || len(v.Plan.Actions) != 4 || len(v.Plan.Protocols) != 2 {
+		t.Fatalf("after diabetes: %d goals, %d actions, %d protocols", len(v.Plan.Goals), len(v.Plan.Actions), len(v.Plan.Protocols))
+	}
+	// Proposed again, what was accepted says so.
+	again := proposal("copd")
+	for _, it := range again.Items {
+		if it.Key == "copd/action/pulmonary-rehab" && !it.AlreadyInPlan {
+			t.Fatal("pulmonary rehabilitation not marked as in the plan")
+		}
+	}
+	// The person changes their own goal's words.
+	dmGoal := v.Plan.Goals[1].ID
+	v = coord.mustPlan(http.StatusOK, "PUT", plans+id+"/goals/"+dmGoal, map[string]any{"text": "Know what my sugar numbers mean and what to do",
+		"importance": 8, "reason": "the person's own words, changed at the second visit", "based_on": v.Version})
+
+	// Agreed by both, then active; reviewed twice.
+	v = me.mustPlan(http.StatusOK, "POST", plans+id+"/agreements", map[string]any{"based_on": v.Version})
+	v = coord.mustPlan(http.StatusOK, "POST", plans+id+"/agreements", map[string]any{"based_on": v.Version})
+	if !v.Agreed {
+		t.Fatal("not agreed after both agreed")
+	}
+	v = coord.mustPlan(http.StatusOK, "POST", plans+id+"/status", map[string]any{"status": "active", "reason": "agreed", "based_on": v.Version})
+	w.clock.advance(90 * 24 * time.Hour)
+	coord, me = w.signIn("two.coordinator"), w.signIn("two.person")
+	v = coord.mustPlan(http.StatusOK, "POST", plans+id+"/reviews", map[string]any{"scheduled": true, "next_review": "2025-10-01", "based_on": v.Version,
+		"what_changed": "Started rehab", "goals": []map[string]any{{"goal_id": "g1", "progress": "partly"}, {"goal_id": dmGoal, "progress": "not"}}})
+	w.clock.advance(60 * 24 * time.Hour)
+	coord, me = w.signIn("two.coordinator"), w.signIn("two.person")
+	v = coord.mustPlan(http.StatusOK, "POST", plans+id+"/reviews", map[string]any{"scheduled": true, "next_review": "2026-04-01", "based_on": v.Version,
+		"goals": []map[string]any{{"goal_id": "g1", "progress": "achieved", "note": "made it without stopping"}, {"goal_id": dmGoal, "progress": "partly"}}})
+	if len(v.Plan.Reviews) != 2 || v.Plan.Goals[0].Status != careplan.GoalAchieved {
+		t.Fatalf("after two reviews: %+v", v.Plan)
+	}
+
+	// Through FHIR, every resource valid against the R4 schema.
+	valid := func(who *client, path string) string {
+		t.Helper()
+		status, body := who.do("GET", path, nil)
+		if status != http.StatusOK {
+			t.Fatalf("%s: %d %.300s", path, status, body)
+		}
+		if errs := schema.Validate([]byte(body)); len(errs) > 0 {
+			t.Fatalf("%s: not valid R4: %v", path, errs[:min(3, len(errs))])
+		}
+		return body
+	}
+	patient := fmt.Sprintf("Patient/p%d", w.related)
+	bundle := valid(coord, "/fhir/R4/CarePlan?patient="+patient)
+	var b struct {
+		Total int `json:"total"`
+		Entry []struct {
+			Resource struct {
+				ID   string `json:"id"`
+				Meta struct {
+					VersionID string `json:"versionId"`
+				} `json:"meta"`
+				Goal []struct {
+					Reference string `json:"reference"`
+				} `json:"goal"`
+				Activity []json.RawMessage `json:"activity"`
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal([]byte(bundle), &b); err != nil || b.Total != 1 {
+		t.Fatalf("CarePlan search: %v %.300s", err, bundle)
+	}
+	cp := b.Entry[0].Resource
+	if cp.Meta.VersionID != fmt.Sprint(v.Version) || len(cp.Goal) != 2 || len(cp.Activity) != 4 {
+		t.Fatalf("CarePlan: %+v", cp)
+	}
+	body = valid(me, "/fhir/R4/CarePlan/"+cp.ID)
+	if !strings.Contains(body, "Staying in my own home") {
+		t.Fatalf("the person's CarePlan: %.300s", body)
+	}
+	valid(coord, "/fhir/R4/CarePlan/"+cp.ID+"/_history/1")
+	for _, g := range cp.Goal {
+		gb := valid(me, "/fhir/R4/"+g.Reference)
+		if !strings.Contains(gb, `"expressedBy":{"reference":"`+patient+`"}`) {
+			t.Fatalf("goal not expressed by the person: %.300s", gb)
+		}
+	}
+	goals := valid(coord, "/fhir/R4/Goal?patient="+patient+"&lifecycle-status=completed")
+	if !strings.Contains(goals, "Walk up the hill to the allotment without stopping") || !strings.Contains(goals, `"total":1`) {
+		t.Fatalf("completed goals: %.400s", goals)
+	}
+	if status, _ := coord.do("GET", fmt.Sprintf("/fhir/R4/CarePlan?patient=Patient/p%d", w.unrelated), nil); status != http.StatusOK {
+		t.Fatalf("search for an unrelated person: %d", status)
+	} else if _, body := coord.do("GET", fmt.Sprintf("/fhir/R4/CarePlan?patient=Patient/p%d", w.unrelated), nil); !strings.Contains(body, `"total":0`) {
+		t.Fatalf("search for an unrelated person shows something: %.200s", body)
+	}
+
+	// The person's own view.
+	status, body = me.do("GET", "/careplans/"+id, nil)
+	for _, want := range []string{"My care and support plan", "Walk up the hill to the allotment without stopping", "Know what my sugar numbers mean and what to do",
+		"Show the nurse how I use my new inhaler", "My care coordinator is"} {
+		if status != http.StatusOK || !strings.Contains(body, want) {
+			t.Fatalf("the person's page lacks %q: %d %.600s", want, status, body)
+		}
+	}
+	if strings.Contains(body, "<script") {
+		t.Fatal("the plan page has a script")
+	}
+	status, body = coord.do("GET", "/careplans/"+id, nil)
+	if status != http.StatusOK || !strings.Contains(body, "My lungs and my diabetes") || strings.Contains(body, "My care and support plan") {
+		t.Fatalf("the professional's page: %d %.300s", status, body)
+	}
+}
