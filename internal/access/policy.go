@@ -16,12 +16,13 @@ import (
 type Basis string
 
 const (
-	Self        Basis = "self"         // the person's own record
-	CarerOf     Basis = "carer"        // an authorised carer
-	CareTeam    Basis = "care-team"    // a member of one of the person's care teams
-	Practice    Basis = "practice"     // staff of the person's registered practice
-	BreakGlassB Basis = "break-glass"  // emergency access with a reason, under review
-	SystemScope Basis = "system-scope" // a system client's token scope
+	Self        Basis = "self"             // the person's own record
+	CarerOf     Basis = "carer"            // an authorised carer
+	CareTeam    Basis = "care-team"        // a member of one of the person's care teams
+	Practice    Basis = "practice"         // staff of the person's registered practice
+	Coordinator Basis = "plan-coordinator" // the coordinator of one of the person's care plans
+	BreakGlassB Basis = "break-glass"      // emergency access with a reason, under review
+	SystemScope Basis = "system-scope"     // a system client's token scope
 	NoBasis     Basis = "none"
 )
 
@@ -29,7 +30,10 @@ const (
 type Facts struct {
 	PracticeID string
 	TeamIDs    []int64 // care teams the person is with now
-	Consents   []Consent
+	// Coordinators are the professionals coordinating the person's care
+	// plans that are not closed.
+	Coordinators []int64
+	Consents     []Consent
 }
 
 // Grant is a break-glass: a user's time-limited access to one person,
@@ -203,6 +207,9 @@ func (pol *Policy) decide(ctx context.Context, p *auth.Principal, r Request) (De
 func (pol *Policy) relationship(ctx context.Context, p *auth.Principal, facts Facts, now time.Time) (Basis, error) {
 	if p.OrgID != "" && p.OrgID == facts.PracticeID {
 		return Practice, nil
+	}
+	if p.ProfessionalID != 0 && slices.Contains(facts.Coordinators, p.ProfessionalID) {
+		return Coordinator, nil
 	}
 	if p.ProfessionalID != 0 && len(facts.TeamIDs) > 0 {
 		teams, err := pol.teams.get(ctx, pol.store, p.ProfessionalID, now)

@@ -202,3 +202,68 @@ func TestCarePlanFromTwoProtocolsEndToEnd(t *testing.T) {
 		t.Fatalf("the professional's page: %d %.300s", status, body)
 	}
 }
+
+// The coordinator of a person's plan has a legitimate relationship with
+// them even from outside their care teams and practice (issue 5 item 3).
+func TestPlanCoordinatorIsARelationship(t *testing.T) {
+	w := newTrustWorld(t)
+	ctx := t.Context()
+	facts, err := w.db.PersonFacts(ctx, w.related, w.clock.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := w.db.Directory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A professional in none of the person's teams.
+	inTeams := map[int64]bool{}
+	for _, m := range dir.Members {
+		for _, tm := range facts.TeamIDs {
+			if m.TeamID == tm {
+				inTeams[m.ProfessionalID] = true
+			}
+		}
+	}
+	var outsider int64
+	for _, p := range dir.Professionals {
+		if !inTeams[p.ID] && p.ID != w.prof {
+			outsider = p.ID
+			break
+		}
+	}
+	if outsider == 0 {
+		t.Fatal("no professional outside the person's teams")
+	}
+	h, err := w.hasher.Hash(ctx, testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.db.PutUser(ctx, auth.User{Name: "outside.coordinator", DisplayName: "Outside", Role: auth.CareCoordinator, OrgID: "ZZOTHER",
+		ProfessionalID: outsider, PasswordHash: h}); err != nil {
+		t.Fatal(err)
+	}
+	c := w.signIn("outside.coordinator")
+	path := fmt.Sprintf("/api/v1/people/%d", w.related)
+	if status, _ := c.do("GET", path, nil); status != http.StatusForbidden {
+		t.Fatalf("before coordinating a plan: %d, want 403", status)
+	}
+	pl := w.copdPlan()
+	pl.Coordinator.ProfessionalID = outsider
+	svc := careplan.NewService(w.db, w.clock.now)
+	v, err := svc.Create(ctx, careplan.Actor{UserID: 1, Name: "setup", Role: "care_coordinator", ProfessionalID: w.prof}, w.related, pl, "handed over")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, body := c.do("GET", path, nil); status != http.StatusOK {
+		t.Fatalf("as the plan's coordinator: %d %.200s", status, body)
+	}
+	// Closing the plan ends the relationship.
+	a := careplan.Actor{UserID: 1, Name: "setup", Role: "care_coordinator", ProfessionalID: w.prof, Party: careplan.PartyProfessional}
+	if _, err := svc.SetStatus(ctx, a, v.PlanID, v.Number, careplan.Closed, "moved away"); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := c.do("GET", path, nil); status != http.StatusForbidden {
+		t.Fatalf("after the plan closed: %d, want 403", status)
+	}
+}

@@ -151,32 +151,41 @@ func (db *DB) PersonFacts(ctx context.Context, personID int64, now time.Time) (a
 		return access.Facts{}, err
 	}
 	agg := "group_concat(DISTINCT team_id)"
+	coordAgg := "group_concat(DISTINCT coordinator_id)"
 	if db.d.postgres {
 		agg = "string_agg(DISTINCT team_id::text, ',')"
+		coordAgg = "string_agg(DISTINCT coordinator_id::text, ',')"
 	}
 	today := db.d.date(now.UTC().Truncate(24 * time.Hour))
 	var f access.Facts
-	var teams sql.NullString
+	var teams, coordinators sql.NullString
 	var consents int
 	err := db.queryRow(ctx, db.d.rebind(`
 		SELECT p.practice_id,
 		       (SELECT `+agg+` FROM person_care_teams t
 		        WHERE t.person_id = p.person_id AND t.start_date <= ? AND (t.end_date IS NULL OR t.end_date > ?)),
+		       (SELECT `+coordAgg+` FROM careplans cp WHERE cp.person_id = p.person_id AND cp.status <> 'closed' AND cp.coordinator_id <> 0),
 		       (SELECT COUNT(*) FROM consents c WHERE c.person_id = p.person_id)
-		FROM people p WHERE p.person_id = ?`), today, today, personID).Scan(&f.PracticeID, &teams, &consents)
+		FROM people p WHERE p.person_id = ?`), today, today, personID).Scan(&f.PracticeID, &teams, &coordinators, &consents)
 	if errors.Is(err, sql.ErrNoRows) {
 		return access.Facts{}, apperr.Ef(apperr.NotFound, "no person %d", personID)
 	}
 	if err != nil {
 		return access.Facts{}, classify(err, "reading person")
 	}
-	if teams.Valid && teams.String != "" {
-		for _, t := range strings.Split(teams.String, ",") {
+	for _, list := range []struct {
+		s   sql.NullString
+		dst *[]int64
+	}{{teams, &f.TeamIDs}, {coordinators, &f.Coordinators}} {
+		if !list.s.Valid || list.s.String == "" {
+			continue
+		}
+		for _, t := range strings.Split(list.s.String, ",") {
 			id, err := strconv.ParseInt(t, 10, 64)
 			if err != nil {
-				return access.Facts{}, apperr.Wrap(apperr.Internal, err, "reading care teams")
+				return access.Facts{}, apperr.Wrap(apperr.Internal, err, "reading care teams and plan coordinators")
 			}
-			f.TeamIDs = append(f.TeamIDs, id)
+			*list.dst = append(*list.dst, id)
 		}
 	}
 	if consents > 0 {
