@@ -41,7 +41,7 @@ func runRisk(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stdout, "Usage: wholecare risk train|evaluate|score [flags]")
 		fmt.Fprintln(e.stdout, "  train     fit both models on a cut-off, validate on the year after, save the better")
 		fmt.Fprintln(e.stdout, "  evaluate  measure a saved model on another cut-off")
-		fmt.Fprintln(e.stdout, "  score     score everyone with a saved model and print the distribution")
+		fmt.Fprintln(e.stdout, "  score     score everyone with a saved model and print the distribution (--store keeps the scores)")
 		return flag.ErrHelp
 	}
 	return &usageError{fmt.Sprintf("risk: unknown subcommand %q; %s", args[0], usage)}
@@ -422,7 +422,8 @@ func runRiskScore(ctx context.Context, e *env, args []string) error {
 	modelPath := fs.String("model", "", "the saved model")
 	asOf := fs.String("as-of", "", "score as of this day, YYYY-MM-DD, from what was recorded before it (default today, UTC)")
 	top := fs.Int("top", 5, "list this many people with the highest risk and why")
-	if err := parseFlags(fs, e, args, "--model F [--as-of YYYY-MM-DD] [--top N] [--db DSN]"); err != nil {
+	store := fs.Bool("store", false, "also store everyone's score, band and top factors with the model version (a repeated run for the same day and model adds nothing; history is kept)")
+	if err := parseFlags(fs, e, args, "--model F [--as-of YYYY-MM-DD] [--top N] [--store] [--db DSN]"); err != nil {
 		return err
 	}
 	day := time.Now().UTC().Truncate(24 * time.Hour)
@@ -496,5 +497,40 @@ func runRiskScore(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stdout, "  %d  %.1f %%  %s\n", d.IDs[i], 100*p[i], strings.Join(why, "; "))
 		}
 	}
+	if *store {
+		added, err := storeScores(ctx, r.db, m, d, day, time.Now().UTC())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "\nStored %d new scores with model %s as of %s (%d were already stored)\n",
+			added, m.Version, day.Format(time.DateOnly), d.Len()-added)
+	}
 	return nil
+}
+
+// scoreFactors is how many factors a stored score explains itself with.
+const scoreFactors = 3
+
+// storeBatch is how many scores one store transaction writes.
+const storeBatch = 5000
+
+// storeScores stores everyone's score as of day, a batch at a time, each
+// with its band and the factors that raise it most; it returns how many
+// were new. All carry the same computed-at time: one run, one moment.
+func storeScores(ctx context.Context, db *sqlstore.DB, m *riskmodel.Model, d *riskmodel.Dataset, day, now time.Time) (int, error) {
+	band := func(p float64) uint8 { return population.RiskBandOf(float32(p)) }
+	added := 0
+	batch := make([]riskmodel.Score, 0, storeBatch)
+	for lo := 0; lo < d.Len(); lo += storeBatch {
+		batch = batch[:0]
+		for i := lo; i < min(d.Len(), lo+storeBatch); i++ {
+			batch = append(batch, m.Score(d.IDs[i], d.Row(i), day, now, scoreFactors, band))
+		}
+		n, err := db.SaveRiskScores(ctx, batch)
+		if err != nil {
+			return added, err
+		}
+		added += n
+	}
+	return added, nil
 }

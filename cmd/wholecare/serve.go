@@ -144,7 +144,8 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 	pop := buildPopulation(ctx, db, log, time.Now, riskOpts...)
 	plans := careplan.NewService(db, time.Now)
 	fhirDeps := rest.Deps{Store: db, Guard: policy.Guard(), Ingest: ingest.New(db), Log: log, Now: time.Now,
-		Base: rest.Prefix, ExportDir: exportDir, Protocols: catalog, Codes: set, CareGaps: gaps, Population: pop, CarePlans: plans}
+		Base: rest.Prefix, ExportDir: exportDir, Protocols: catalog, Codes: set, CareGaps: gaps, Population: pop, CarePlans: plans,
+		Scores: db, Cohorts: db}
 	if index != nil {
 		fhirDeps.Matcher = index
 	}
@@ -158,7 +159,7 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 	deps := httpapi.Deps{Log: log, Store: db, Metrics: reg, Version: buildVersion(), Summaries: summaries,
 		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, FHIR: fhirAPI, TLS: tls, Now: time.Now,
 		Registry: db, Reviews: db, Merger: db, Population: pop,
-		Protocols: catalog, Records: db, Codes: set, CareGaps: gaps, CarePlans: plans}
+		Protocols: catalog, Records: db, Codes: set, CareGaps: gaps, CarePlans: plans, Cohorts: db, Scores: db}
 	if cfg.oidcIssuer != "" {
 		prov, err := oidc.Discover(ctx, oidc.Config{Issuer: cfg.oidcIssuer, ClientID: cfg.oidcClientID,
 			ClientSecret: cfg.oidcClientSecret, RedirectURL: cfg.oidcRedirect})

@@ -22,10 +22,6 @@ const (
 	// ProtocolURLBase is the canonical URL stem of Wholecare protocols:
 	// ProtocolURLBase + id, with the version in PlanDefinition.version.
 	ProtocolURLBase = "urn:wholecare:protocol:"
-	// ExtCohort carries a cohort in the population engine's cohort
-	// language; ExtCohortDescription says the same in plain words.
-	ExtCohort            = "https://wholecare.example/fhir/StructureDefinition/cohort-expression"
-	ExtCohortDescription = "https://wholecare.example/fhir/StructureDefinition/cohort-description"
 	// ExtSelfCareArea marks which of the five self-care areas (or clinical
 	// care) an action belongs to.
 	ExtSelfCareArea = "https://wholecare.example/fhir/StructureDefinition/self-care-area"
@@ -91,7 +87,7 @@ type PlanAction struct {
 
 // ActionCondition is when an action applies. R4 allows only CQL,
 // FHIRPath and FHIR queries as expression languages, so a cohort in
-// Wholecare's cohort language travels in an extension (ExtCohort).
+// Wholecare's cohort language travels in an extension (ExtCohortExpression).
 type ActionCondition struct {
 	Extension []Extension `json:"extension"`
 	Kind      string      `json:"kind"`
@@ -99,7 +95,7 @@ type ActionCondition struct {
 
 func cohortCondition(text, description string) []ActionCondition {
 	return []ActionCondition{{Kind: "applicability", Extension: []Extension{
-		{URL: ExtCohort, ValueString: text},
+		{URL: ExtCohortExpression, ValueString: text},
 		{URL: ExtCohortDescription, ValueString: description},
 	}}}
 }
@@ -281,11 +277,6 @@ type CarePlanDetail struct {
 	ScheduledString       string            `json:"scheduledString,omitempty"`
 	Performer             []Reference       `json:"performer,omitempty"`
 	Description           string            `json:"description,omitempty"`
-}
-
-// Annotation is an R4 Annotation.
-type Annotation struct {
-	Text string `json:"text"`
 }
 
 // ProposedCarePlan is what PlanDefinition/$apply returns: the protocol's

@@ -57,7 +57,7 @@ func TestPlanDefinitionCarriesTheProtocol(t *testing.T) {
 	p, _ := lib.Latest("copd")
 	pd := PlanDefinitionOf(p, true, time.Time{})
 	top := pd.Action[0]
-	if c := top.Condition[0]; c.Kind != "applicability" || c.Extension[0].URL != ExtCohort || c.Extension[0].ValueString != "has(copd)" {
+	if c := top.Condition[0]; c.Kind != "applicability" || c.Extension[0].URL != ExtCohortExpression || c.Extension[0].ValueString != "has(copd)" {
 		t.Fatalf("applicability = %+v", c)
 	}
 	var smoking *PlanAction

@@ -68,7 +68,23 @@ func (w *trustWorld) copdPlan() careplan.Plan {
 func (w *trustWorld) planFor(personID int64) careplan.Version {
 	w.t.Helper()
 	svc := careplan.NewService(w.db, w.clock.now)
-	v, err := svc.Create(w.t.Context(), careplan.Actor{UserID: 1, Name: "setup", Role: "care_coordinator", ProfessionalID: w.prof}, personID, w.copdPlan(), "set up for the test")
+	pl := w.copdPlan()
+	if personID == w.unrelated || personID == w.glass {
+		// Someone else coordinates their plan: the test's staff, who are
+		// w.prof, must have no relationship with them, and a plan's
+		// coordinator has one.
+		dir, err := w.db.Directory(w.t.Context())
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		for _, p := range dir.Professionals {
+			if p.ID != w.prof {
+				pl.Coordinator.ProfessionalID = p.ID
+				break
+			}
+		}
+	}
+	v, err := svc.Create(w.t.Context(), careplan.Actor{UserID: 1, Name: "setup", Role: "care_coordinator", ProfessionalID: w.prof}, personID, pl, "set up for the test")
 	if err != nil {
 		w.t.Fatal(err)
 	}

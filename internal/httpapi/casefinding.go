@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"math"
 	"net/http"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"github.com/wholecare/wholecare/internal/access"
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/auth"
+	"github.com/wholecare/wholecare/internal/cohort"
 	"github.com/wholecare/wholecare/internal/population"
 )
 
@@ -37,11 +39,14 @@ type rankedView struct {
 // highest first: only people the caller may see (their care relationships,
 // consent), each audited as a search result. rose keeps people whose risk
 // rose by at least that much (a probability, e.g. 0.05) since a month ago.
+// cohort names a saved cohort (its id) to list instead of, or as well as,
+// q: given both, people must be in both.
 func (s *Server) handleCaseFinding() handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		q := r.URL.Query()
 		text := q.Get("q")
-		if text == "" {
+		savedID := q.Get("cohort")
+		if text == "" && savedID == "" {
 			text = "alive"
 		}
 		limit := 50
@@ -74,9 +79,30 @@ func (s *Server) handleCaseFinding() handler {
 		if err != nil {
 			return err
 		}
-		expr, err := eng.Parse(text)
-		if err != nil {
-			return err
+		var exprs []population.Expr
+		if text != "" {
+			expr, err := parseCohort(eng, "q", text)
+			if err != nil {
+				return err
+			}
+			exprs = append(exprs, expr)
+		}
+		var saved map[string]any
+		if savedID != "" {
+			c, err := s.savedCohort(r.Context(), savedID)
+			if err != nil {
+				return err
+			}
+			expr, err := parseCohort(eng, "saved cohort "+savedID, c.Expression)
+			if err != nil {
+				return err
+			}
+			exprs = append(exprs, expr)
+			saved = map[string]any{"id": c.ID, "name": c.Name, "expression": c.Expression}
+		}
+		expr := exprs[0]
+		if len(exprs) > 1 {
+			expr = population.And(exprs...)
 		}
 		now := s.deps.Now()
 		ranked, err := eng.Rank(expr, now, rose, caseFindingScan)
@@ -120,7 +146,27 @@ func (s *Server) handleCaseFinding() handler {
 		if err := guard.Accessed(r.Context(), "search", "RiskAssessment", listed); err != nil {
 			return err
 		}
-		return encode(w, http.StatusOK, map[string]any{"cohort": text, "as_of": now.UTC().Format(time.DateOnly),
-			"rose_at_least": rose, "people": out, "ranked_in_cohort": len(ranked), "shown": len(out)})
+		resp := map[string]any{"cohort": text, "as_of": now.UTC().Format(time.DateOnly),
+			"rose_at_least": rose, "people": out, "ranked_in_cohort": len(ranked), "shown": len(out)}
+		if saved != nil {
+			resp["saved_cohort"] = saved
+		}
+		return encode(w, http.StatusOK, resp)
 	}
+}
+
+// savedCohort reads the saved cohort a cohort=ID parameter names.
+func (s *Server) savedCohort(ctx context.Context, v string) (cohort.Saved, error) {
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return cohort.Saved{}, apperr.E(apperr.Invalid, "cohort: give the id of a saved cohort (see GET /api/v1/cohorts)")
+	}
+	if s.deps.Cohorts == nil {
+		return cohort.Saved{}, apperr.E(apperr.Invalid, "cohort: this server keeps no saved cohorts")
+	}
+	c, err := s.deps.Cohorts.Cohort(ctx, id)
+	if apperr.Is(err, apperr.NotFound) {
+		return cohort.Saved{}, apperr.Ef(apperr.Invalid, "cohort: no saved cohort %d", id)
+	}
+	return c, err
 }

@@ -70,6 +70,9 @@ func (s *Server) routes() {
 		if s.deps.Summaries != nil {
 			s.add("GET /api/v1/people/{id}/summary", person, s.serve(s.handleSummary()))
 		}
+		if s.deps.Scores != nil {
+			s.add("GET /api/v1/people/{id}/risk-scores", person, s.serve(s.handleRiskScores()))
+		}
 
 		s.add("GET /api/v1/break-glass", permitted, s.serve(s.handleGrants()))
 		s.add("POST /api/v1/break-glass/{id}/review", permitted, s.serve(s.handleReviewGrant()))
@@ -81,6 +84,11 @@ func (s *Server) routes() {
 			if s.deps.CareGaps != nil {
 				s.add("GET /api/v1/caregaps", permitted, s.serve(s.handleCareGaps()))
 				s.add("GET /api/v1/people/{id}/caregaps", person, s.serve(s.handlePersonCareGaps()))
+			}
+			if s.deps.Cohorts != nil {
+				s.add("POST /api/v1/cohorts", permitted, s.serve(s.handleSaveCohort()))
+				s.add("GET /api/v1/cohorts", permitted, s.serve(s.handleCohorts()))
+				s.add("GET /api/v1/cohorts/{id}", permitted, s.serve(s.handleCohort()))
 			}
 		}
 		if s.deps.Audit != nil {

@@ -50,6 +50,10 @@ type Deps struct {
 	// Population is the in-memory population engine for cohort counts;
 	// nil for none.
 	Population Population
+	// Cohorts keeps saved cohorts; nil for none.
+	Cohorts CohortStore
+	// Scores reads stored risk scores; nil for none.
+	Scores ScoreStore
 	// Reviews is record linkage's review queue, nil for none; Merger
 	// merges a confirmed pair (without one, confirming is refused).
 	Reviews ReviewStore

@@ -47,6 +47,9 @@ type trustWorld struct {
 	related, unrelated, withdrawn, glass, carerOf int64
 	// the professional whose team the related people are with
 	prof int64
+	// the population engine, built once from the store with a simple
+	// risk model so that cohorts count and people rank
+	pop fixedPopulation
 }
 
 type fakeClock struct {
@@ -143,13 +146,15 @@ func newTrustWorld(t testing.TB) *trustWorld {
 	t.Cleanup(rec.Close)
 	pol := access.New(db, rec, access.Config{}, slog.New(slog.DiscardHandler), w.clock.now)
 	plans := careplan.NewService(db, w.clock.now)
-	fhirAPI := rest.New(rest.Deps{Store: db, Guard: pol.Guard(), Ingest: ingest.New(db), Log: slog.New(slog.DiscardHandler),
-		Now: w.clock.now, Base: rest.Prefix, ExportDir: t.TempDir(), Matcher: mustLinkIndex(t, db), CarePlans: plans})
-	t.Cleanup(fhirAPI.Close)
 	set, err := codes.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.pop = mustPopulation(t, db, set, w.clock.now())
+	fhirAPI := rest.New(rest.Deps{Store: db, Guard: pol.Guard(), Ingest: ingest.New(db), Log: slog.New(slog.DiscardHandler),
+		Now: w.clock.now, Base: rest.Prefix, ExportDir: t.TempDir(), Matcher: mustLinkIndex(t, db),
+		Scores: db, Cohorts: db, Population: w.pop, CarePlans: plans})
+	t.Cleanup(fhirAPI.Close)
 	summaries, err := summary.NewService(db, set)
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +167,7 @@ func newTrustWorld(t testing.TB) *trustWorld {
 	}
 	w.srv = New(Deps{Log: slog.New(slog.DiscardHandler), Store: db, Metrics: newMetrics(), Version: "test",
 		Auth: w.authn, Policy: pol, Data: db, Audit: db, Registry: db, FHIR: fhirAPI, Reviews: db, Merger: db, Now: w.clock.now, Summaries: summaries,
-		Protocols: catalog, Records: db, Codes: set, CarePlans: plans})
+		Protocols: catalog, Records: db, Codes: set, CarePlans: plans, Population: w.pop, Cohorts: db, Scores: db})
 	w.ts = httptest.NewServer(w.srv)
 	t.Cleanup(w.ts.Close)
 	return w

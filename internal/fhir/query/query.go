@@ -102,3 +102,13 @@ type Rows struct {
 	Offset int
 	Limit  int // 0: no limit
 }
+
+// Scores asks for stored risk scores (RiskAssessment), ordered by person,
+// then newest as-of day first, then model version. Where holds Date
+// clauses only, tested against the as-of day.
+type Scores struct {
+	People []int64 // nil: everyone; empty: no one
+	Where  []Clause
+	Offset int
+	Limit  int // 0: no limit
+}

@@ -94,7 +94,7 @@ func capability(types map[string]*typeDef, now time.Time, base string, extra ...
 		Kind:         "instance",
 		Software:     &CapSoftware{Name: "Wholecare"},
 		Implementation: &CapImplementation{
-			Description: "Wholecare FHIR R4 API: read and search of the record, consents and the audit log, Patient/$everything, transaction and batch bundles, Bulk Data $export",
+			Description: "Wholecare FHIR R4 API: read and search of the record, consents, the audit log, stored risk scores and saved cohorts, Patient/$everything, transaction and batch bundles, Bulk Data $export",
 		},
 		// R4 is 4.0.1, but the official R4 JSON schema's FHIRVersion enum
 		// stops at 4.0.0 (a known slip in the published schema), and every
@@ -111,8 +111,11 @@ func capability(types map[string]*typeDef, now time.Time, base string, extra ...
 		Interaction: []CapInteraction{{Code: "transaction"}, {Code: "batch"}},
 		Operation:   []CapOperation{{Name: "export", Definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}},
 	}
-	for _, typ := range slices.Concat(readTypes, trustTypes) {
+	for _, typ := range slices.Concat(readTypes, trustTypes, derivedTypes) {
 		td := types[typ]
+		if td == nil {
+			continue // not offered by this handler
+		}
 		r := CapResource{
 			Type:          typ,
 			Interaction:   []CapInteraction{{Code: "read"}, {Code: "search-type"}},

@@ -12,12 +12,6 @@ import (
 	"github.com/wholecare/wholecare/internal/population"
 )
 
-// Population gives the population engine once it is built (Unavailable
-// until then).
-type Population interface {
-	Engine() (*population.Engine, error)
-}
-
 // measureOps are the CapabilityStatement's care-gap operations.
 var measureOps = []CapOperation{
 	{Name: "evaluate-measure", Definition: "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure"},

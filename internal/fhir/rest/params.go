@@ -67,6 +67,11 @@ var readTypes = []string{
 // CapabilityStatement lists them after readTypes.
 var trustTypes = []string{fhir.TypeConsent, fhir.TypeAuditEvent}
 
+// derivedTypes are what Wholecare works out from the record, read and
+// searched when the handler is given their stores: stored risk scores and
+// saved cohorts. The CapabilityStatement lists them last.
+var derivedTypes = []string{fhir.TypeRiskAssessment, fhir.TypeGroup}
+
 // Fields of the AuditEvent search that no store sees: searchAudit turns
 // them, with query.Date, into an audit.Filter.
 const (

@@ -22,6 +22,10 @@ func (h *Handler) handleRead(w http.ResponseWriter, r *http.Request) error {
 		return h.readConsent(w, r, id)
 	case fhir.TypeAuditEvent:
 		return h.readAuditEvent(w, r, id)
+	case fhir.TypeRiskAssessment:
+		return h.readRiskAssessment(w, r, id)
+	case fhir.TypeGroup:
+		return h.readGroup(w, r, id)
 	}
 	person, row, ok := fhir.ParseResourceID(typ, id)
 	if !ok {

@@ -1,6 +1,7 @@
 // Package rest is Wholecare's FHIR R4 REST API (application/fhir+json): the
 // CapabilityStatement, read and search of Patient and the record's resource
 // types, of people's Consent records and of the audit log as AuditEvents,
+// of stored risk scores as RiskAssessments and of saved cohorts as Groups,
 // Patient/$everything, transaction and batch bundles, and the system-level
 // Bulk Data $export.
 //
@@ -30,6 +31,7 @@ import (
 	"github.com/wholecare/wholecare/internal/caregaps"
 	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/directory"
+	"github.com/wholecare/wholecare/internal/fhir"
 	"github.com/wholecare/wholecare/internal/fhir/query"
 	"github.com/wholecare/wholecare/internal/ingest"
 	"github.com/wholecare/wholecare/internal/record"
@@ -123,11 +125,17 @@ type Deps struct {
 	// CareGaps are the care-gap indicators, served as Measure
 	// $evaluate-measure and $care-gaps on the engine from Population; nil
 	// for none.
-	CareGaps   *caregaps.Set
-	Population Population
+	CareGaps *caregaps.Set
 	// CarePlans reads personalised care and support plans, served as
 	// CarePlan and Goal; nil for none.
 	CarePlans Plans
+	// Scores serves stored risk scores as RiskAssessment; nil: the type
+	// is not offered.
+	Scores ScoreStore
+	// Cohorts and Population serve saved cohorts as Group; the type is
+	// offered only with both.
+	Cohorts    CohortStore
+	Population Population
 }
 
 // Limits.
@@ -179,6 +187,13 @@ func New(d Deps) *Handler {
 		d.Base = d.Base[:len(d.Base)-1]
 	}
 	h := &Handler{deps: d, mux: http.NewServeMux(), types: typeDefs(), maxCandidates: MaxCandidates, jobs: make(map[string]*exportJob)}
+	if d.Scores != nil {
+		h.types[fhir.TypeRiskAssessment] = riskAssessmentType()
+	}
+	if d.Cohorts != nil && d.Population != nil {
+		h.types[fhir.TypeGroup] = groupType()
+	}
+
 	var extra []CapResource
 	if d.Protocols != nil && d.Codes != nil {
 		extra = append(extra, planDefinitionCap)

@@ -67,6 +67,10 @@ func (h *Handler) handleSearch(w http.ResponseWriter, r *http.Request) error {
 		return h.searchConsents(w, r, s)
 	case fhir.TypeAuditEvent:
 		return h.searchAudit(w, r, s)
+	case fhir.TypeRiskAssessment:
+		return h.searchRiskAssessments(w, r, s)
+	case fhir.TypeGroup:
+		return h.searchGroups(w, r, s)
 	}
 	return h.searchRows(w, r, s)
 }
