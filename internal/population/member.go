@@ -1,6 +1,7 @@
 package population
 
 import (
+	"slices"
 	"time"
 
 	"github.com/wholecare/wholecare/internal/apperr"
@@ -28,4 +29,26 @@ func (e *Engine) Member(x Expr, id int64, now time.Time) (bool, error) {
 		return false, err
 	}
 	return b.Has(int(r)), nil
+}
+
+// Members returns up to limit person ids of the cohort x on day now, in
+// ascending id order, and how many people the cohort holds in all.
+func (e *Engine) Members(x Expr, now time.Time, limit int) ([]int64, int, error) {
+	if limit < 0 {
+		return nil, 0, apperr.E(apperr.Invalid, "population: a negative member limit")
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	b, err := e.evalLocked(x, now)
+	if err != nil {
+		return nil, 0, err
+	}
+	ids := make([]int64, 0, min(limit, 1024))
+	total := 0
+	b.each(func(r int) {
+		total++
+		ids = append(ids, e.id[r])
+	})
+	slices.Sort(ids)
+	return ids[:min(limit, len(ids))], total, nil
 }

@@ -60,3 +60,25 @@ func BenchmarkMember(b *testing.B) {
 		}
 	}
 }
+
+func TestMembers(t *testing.T) {
+	e := mustBuild(t, mustSynth(t, 300))
+	x := mustParse(t, e, "has(hypertension) or age >= 70")
+	b, _ := e.Eval(x, e.builtAt)
+	all, total, err := e.Members(x, e.builtAt, 1000)
+	if err != nil || total != b.Count() || len(all) != total || total == 0 {
+		t.Fatalf("Members = %d of %d, %v; Eval counts %d", len(all), total, err, b.Count())
+	}
+	for i, id := range all {
+		if i > 0 && all[i-1] >= id {
+			t.Fatal("members not in id order")
+		}
+		if !b.Has(int(e.rows[id])) {
+			t.Fatalf("person %d is not in the cohort", id)
+		}
+	}
+	some, total2, _ := e.Members(x, e.builtAt, 5)
+	if len(some) != 5 || total2 != total || some[4] != all[4] {
+		t.Fatalf("first five = %v of %d", some, total2)
+	}
+}

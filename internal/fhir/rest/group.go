@@ -76,7 +76,8 @@ func (h *Handler) cohortCount(eng *population.Engine, c cohort.Saved) (populatio
 
 // readGroup serves GET Group/[id]: the saved cohort with how many people
 // are in it now (1 to 4 suppressed) and, for a caller who reads records,
-// the members they may see, highest risk first.
+// the members they may see: highest risk first with a risk model, in id
+// order without one.
 func (h *Handler) readGroup(w http.ResponseWriter, r *http.Request, id string) error {
 	ctx := r.Context()
 	p, err := groupReader(ctx)
@@ -102,19 +103,22 @@ func (h *Handler) readGroup(w http.ResponseWriter, r *http.Request, id string) e
 	_, shown := access.Suppress(int64(n))
 	var members []int64
 	if access.Has(p.Role, access.ReadRecord) && n > 0 {
-		// Members come from the case-finding ranking: the engine lists the
-		// people of a cohort only by risk, so without a risk model loaded
-		// the Group has its count and no members.
+		// Members come highest risk first when a risk model is loaded (the
+		// case-finding ranking), in id order otherwise.
+		var ids []int64
 		ranked, err := eng.Rank(expr, h.deps.Now(), 0, groupScan)
-		switch {
-		case apperr.Is(err, apperr.Unavailable):
-		case err != nil:
-			return err
-		default:
-			ids := make([]int64, len(ranked))
+		if apperr.Is(err, apperr.Unavailable) {
+			ids, _, err = eng.Members(expr, h.deps.Now(), groupScan)
+		} else if err == nil {
+			ids = make([]int64, len(ranked))
 			for i, rk := range ranked {
 				ids[i] = rk.PersonID
 			}
+		}
+		switch {
+		case err != nil:
+			return err
+		default:
 			g := h.deps.Guard
 			if !g.ReadsAll(ctx, fhir.TypeGroup) {
 				if ids, err = g.Visible(ctx, ids, fhir.TypeGroup); err != nil {
