@@ -26,6 +26,7 @@ import (
 	"github.com/wholecare/wholecare/internal/ingest"
 	"github.com/wholecare/wholecare/internal/metrics"
 	"github.com/wholecare/wholecare/internal/population"
+	"github.com/wholecare/wholecare/internal/rules"
 	"github.com/wholecare/wholecare/internal/sqlstore"
 	"github.com/wholecare/wholecare/internal/summary"
 )
@@ -143,6 +144,13 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 	}
 	pop := buildPopulation(ctx, db, log, time.Now, riskOpts...)
 	plans := careplan.NewService(db, time.Now)
+	ruleSet, err := rules.Shipped(func(text string) error { _, err := population.Parse(text, set); return err })
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	runner := rules.NewRunner(ruleSet, db, db)
+	ruleSrc := ruleSource{pop: pop, gaps: gaps, db: db}
 	fhirDeps := rest.Deps{Store: db, Guard: policy.Guard(), Ingest: ingest.New(db), Log: log, Now: time.Now,
 		Base: rest.Prefix, ExportDir: exportDir, Protocols: catalog, Codes: set, CareGaps: gaps, Population: pop, CarePlans: plans,
 		Scores: db, Cohorts: db}
@@ -159,7 +167,9 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 	deps := httpapi.Deps{Log: log, Store: db, Metrics: reg, Version: buildVersion(), Summaries: summaries,
 		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, FHIR: fhirAPI, TLS: tls, Now: time.Now,
 		Registry: db, Reviews: db, Merger: db, Population: pop,
-		Protocols: catalog, Records: db, Codes: set, CareGaps: gaps, CarePlans: plans, Cohorts: db, Scores: db}
+		Protocols: catalog, Records: db, Codes: set, CareGaps: gaps, CarePlans: plans, Cohorts: db, Scores: db,
+		Alerts: db, Rules: rules.Service{Runner: runner, Source: ruleSrc}}
+	go (&ruleWorker{db: db, pop: pop, runner: runner, src: ruleSrc, log: log, now: time.Now}).run(ctx)
 	if cfg.oidcIssuer != "" {
 		prov, err := oidc.Discover(ctx, oidc.Config{Issuer: cfg.oidcIssuer, ClientID: cfg.oidcClientID,
 			ClientSecret: cfg.oidcClientSecret, RedirectURL: cfg.oidcRedirect})

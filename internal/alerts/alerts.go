@@ -245,3 +245,21 @@ func AddWorkingDays(t time.Time, n int) time.Time {
 	}
 	return t
 }
+
+// Query selects alerts for a worklist.
+type Query struct {
+	// Teams and Assignee: alerts owned by any of the teams or assigned to
+	// the professional (either is enough). Both empty: every alert (for
+	// callers that have already decided the caller may see them all).
+	Teams    []int64
+	Assignee int64
+	PersonID int64 // one person's alerts; 0 for all
+	Rule     string
+	// Statuses to include; empty means every status that is not closed.
+	Statuses    []Status
+	MaxPriority Priority  // 0: all
+	DueBefore   time.Time // zero: any
+	Escalated   bool      // only escalated alerts
+	Limit       int
+	Offset      int
+}

@@ -184,6 +184,22 @@ type Engine interface {
 	Eval(x population.Expr, now time.Time) (population.Bitmap, error)
 	Member(x population.Expr, id int64, now time.Time) (bool, error)
 	Breakdown(b population.Bitmap, d population.Dimension, now time.Time) ([]population.Group, error)
+	Members(x population.Expr, now time.Time, limit int) ([]int64, int, error)
+}
+
+// Open lists, indicator by indicator in order, the people with an open
+// gap on day asOf (eligible, not met, not excepted), at most limit each.
+func (s *Set) Open(eng Engine, asOf time.Time, limit int) ([]Indicator, [][]int64, error) {
+	inds := make([]Indicator, len(s.ind))
+	people := make([][]int64, len(s.ind))
+	for i, c := range s.ind {
+		ids, _, err := eng.Members(population.And(c.den, population.Not(c.num), population.Not(c.exc)), asOf, limit)
+		if err != nil {
+			return nil, nil, err
+		}
+		inds[i], people[i] = c.Indicator, ids
+	}
+	return inds, people, nil
 }
 
 // PersonGap is one indicator for one eligible person.

@@ -237,3 +237,42 @@ func TestPopulationAgreesWithPeople(t *testing.T) {
 		t.Errorf("only %d indicators have both people who meet them and people with gaps: the test population is too thin", busy)
 	}
 }
+
+func TestOpenListsThePeopleWithGaps(t *testing.T) {
+	set, err := codes.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	g, err := synth.NewGenerator(synth.Spec{Seed: 4, People: 800, ChunkSize: 800, Now: now, Version: synth.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b record.Batch
+	g.Chunk(0, 1, &b)
+	eng, err := population.Build(t.Context(), source{&b}, set, now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gaps := compile(t, set)
+	inds, people, err := gaps.Open(eng, now, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reps, _ := gaps.Population(eng, now, 0)
+	for i, in := range inds {
+		if len(people[i]) != reps[i].Gaps {
+			t.Errorf("%s: %d people listed, %d gaps counted", in.ID, len(people[i]), reps[i].Gaps)
+		}
+		for _, id := range people[i][:min(5, len(people[i]))] {
+			ps, _ := gaps.Person(eng, id, now)
+			found := false
+			for _, p := range ps {
+				found = found || (p.ID == in.ID && p.Status == caregaps.Gap)
+			}
+			if !found {
+				t.Errorf("%s: person %d listed but has no open gap", in.ID, id)
+			}
+		}
+	}
+}

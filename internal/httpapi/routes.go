@@ -103,6 +103,17 @@ func (s *Server) routes() {
 		if s.deps.CarePlans != nil {
 			s.carePlanRoutes()
 		}
+		if s.deps.Alerts != nil {
+			s.add("GET /api/v1/worklist", person, s.serve(s.handleWorklist()))
+			s.add("GET /api/v1/teams/{team}/worklist", person, s.serve(s.handleWorklist()))
+			s.add("GET /api/v1/alerts/{id}", person, s.serve(s.handleAlert()))
+			s.add("POST /api/v1/alerts/{id}/move", person, s.serve(s.handleMoveAlert()))
+			s.add("POST /api/v1/alerts/{id}/assign", person, s.serve(s.handleAssignAlert()))
+		}
+		if s.deps.Rules != nil {
+			s.add("GET /api/v1/rules", permitted, s.serve(s.handleRules()))
+			s.add("GET /api/v1/rules/{id}/dry-run", person, s.serve(s.handleDryRun()))
+		}
 		if s.deps.Registry != nil {
 			s.add("GET /api/v1/people/{id}/golden", person, s.serve(s.handleGolden()))
 			s.add("POST /api/v1/people/{id}/merge", permitted, s.serve(s.handleMerge()))

@@ -80,6 +80,10 @@ type Deps struct {
 
 	// CarePlans keeps personalised care and support plans; nil for none.
 	CarePlans CarePlans
+
+	// Alerts keeps alerts and worklists, raised by Rules; nil for none.
+	Alerts Alerts
+	Rules  Rules
 }
 
 // Server is the HTTP handler with its instruments.

@@ -194,27 +194,9 @@ func (db *DB) AlertHistory(ctx context.Context, id int64) ([]alerts.Change, erro
 	return out, classify(rows.Err(), "reading an alert's history")
 }
 
-// WorklistQuery selects alerts for a worklist.
-type WorklistQuery struct {
-	// Teams and Assignee: alerts owned by any of the teams or assigned to
-	// the professional (either is enough). Both empty: every alert (for
-	// callers that have already decided the caller may see them all).
-	Teams    []int64
-	Assignee int64
-	PersonID int64 // one person's alerts; 0 for all
-	Rule     string
-	// Statuses to include; empty means every status that is not closed.
-	Statuses    []alerts.Status
-	MaxPriority alerts.Priority // 0: all
-	DueBefore   time.Time       // zero: any
-	Escalated   bool            // only escalated alerts
-	Limit       int
-	Offset      int
-}
-
 // Worklist returns the alerts q selects, by priority, then due time, then
 // age, with the total that match.
-func (db *DB) Worklist(ctx context.Context, q WorklistQuery) ([]alerts.Alert, int, error) {
+func (db *DB) Worklist(ctx context.Context, q alerts.Query) ([]alerts.Alert, int, error) {
 	if err := db.ready(); err != nil {
 		return nil, 0, err
 	}

@@ -48,14 +48,14 @@ func runAlertsContract(t *testing.T, open func(t *testing.T) *DB) {
 	}
 
 	// Team 10's worklist: by priority, then due.
-	wl, total, err := db.Worklist(ctx, WorklistQuery{Teams: []int64{10}, Limit: 50})
+	wl, total, err := db.Worklist(ctx, alerts.Query{Teams: []int64{10}, Limit: 50})
 	if err != nil || total != 4 || len(wl) != 4 {
 		t.Fatalf("worklist: %d of %d, %v", len(wl), total, err)
 	}
 	if wl[0].PersonID != 2 || wl[1].Key != "enc:4" || wl[2].Key != "enc:3" || wl[3].PersonID != 4 {
 		t.Fatalf("order: %v %v %v %v", wl[0].Key, wl[1].Key, wl[2].Key, wl[3].Key)
 	}
-	if _, n, _ := db.Worklist(ctx, WorklistQuery{Teams: []int64{10}, MaxPriority: alerts.High, Limit: 1}); n != 3 {
+	if _, n, _ := db.Worklist(ctx, alerts.Query{Teams: []int64{10}, MaxPriority: alerts.High, Limit: 1}); n != 3 {
 		t.Fatalf("high and urgent: %d", n)
 	}
 
@@ -79,7 +79,7 @@ func runAlertsContract(t *testing.T, open func(t *testing.T) *DB) {
 	if err != nil || a.AssigneeID != 77 {
 		t.Fatalf("assign: %+v %v", a, err)
 	}
-	if wl, _, _ := db.Worklist(ctx, WorklistQuery{Assignee: 77, Limit: 10}); len(wl) != 1 || wl[0].ID != a.ID {
+	if wl, _, _ := db.Worklist(ctx, alerts.Query{Assignee: 77, Limit: 10}); len(wl) != 1 || wl[0].ID != a.ID {
 		t.Fatalf("assignee's worklist: %+v", wl)
 	}
 
@@ -124,7 +124,7 @@ func runAlertsContract(t *testing.T, open func(t *testing.T) *DB) {
 	if _, esc, _ := db.SweepAlerts(ctx, now.Add(31*time.Hour)); esc != 0 {
 		t.Fatalf("escalated again: %d", esc)
 	}
-	if wl, _, _ := db.Worklist(ctx, WorklistQuery{Escalated: true, Limit: 10}); len(wl) != escalated {
+	if wl, _, _ := db.Worklist(ctx, alerts.Query{Escalated: true, Limit: 10}); len(wl) != escalated {
 		t.Fatalf("escalated worklist: %d, swept %d", len(wl), escalated)
 	}
 
@@ -132,7 +132,7 @@ func runAlertsContract(t *testing.T, open func(t *testing.T) *DB) {
 	if n, err := db.CloseAlertsOf(ctx, 1, "system: rule death", "the person died", now); err != nil || n != 2 {
 		t.Fatalf("close: %d, %v", n, err)
 	}
-	if wl, _, _ := db.Worklist(ctx, WorklistQuery{PersonID: 1, Limit: 10}); len(wl) != 0 {
+	if wl, _, _ := db.Worklist(ctx, alerts.Query{PersonID: 1, Limit: 10}); len(wl) != 0 {
 		t.Fatalf("open alerts after death: %+v", wl)
 	}
 	hist, err := db.AlertHistory(ctx, a.ID)

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/wholecare/wholecare/internal/codes"
+	"github.com/wholecare/wholecare/internal/hl7v2"
+	"github.com/wholecare/wholecare/internal/hl7v2/mllp"
+	"github.com/wholecare/wholecare/internal/population"
+	"github.com/wholecare/wholecare/internal/registry"
+	"github.com/wholecare/wholecare/internal/sqlstore"
+)
+
+// dischargeCase is a generated person the discharge rule applies to, and
+// a professional of their practice's team.
+type dischargeCase struct {
+	person       registry.Person
+	professional int64
+}
+
+// dischargeCases finds up to n living people at Kaiser level 2 or 3 with
+// a verified NHS number, each with a professional of their practice team.
+func dischargeCases(t testing.TB, dsn string, now time.Time, n int) []dischargeCase {
+	t.Helper()
+	ctx := t.Context()
+	db, err := sqlstore.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	set, err := codes.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := population.Build(ctx, clusters{db}, set, now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := eng.Parse("alive and kaiser in 2..3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, _, err := eng.Members(x, now, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := db.Directory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []dischargeCase
+	for _, id := range ids {
+		p, err := db.Person(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.NHSNumberStatus != registry.NHSVerified || p.NHSNumber == "" || p.PracticeID == "" {
+			continue
+		}
+		for _, tm := range dir.Teams {
+			if tm.OrgID != p.PracticeID || tm.Kind != "gp-practice" {
+				continue
+			}
+			for _, m := range dir.Members {
+				if m.TeamID == tm.ID && m.End.IsZero() {
+					out = append(out, dischargeCase{person: p, professional: m.ProfessionalID})
+					break
+				}
+			}
+			break
+		}
+		if len(out) == n {
+			break
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no generated person at Kaiser level 2-3 with a verified NHS number and a practice team")
+	}
+	return out
+}
+
+// dischargeMessages are an emergency admission three days ago and its
+// discharge an hour ago, for p, as the hospital's PAS would send them.
+func dischargeMessages(p registry.Person, hospitalID, control string, now time.Time) [][]byte {
+	sex := map[registry.Sex]string{registry.Female: "F", registry.Male: "M"}[p.Sex]
+	id := pid(map[int]string{1: "1", 3: hospitalID + "^^^RTEST^MR~" + p.NHSNumber + "^^^NHS^NH", 5: p.FamilyName + "^" + p.GivenName,
+		7: p.BirthDate.Format("20060102"), 8: sex, 32: "01"})
+	visit := map[int]string{1: "1", 2: "I", 3: "WARD9^^^RTEST", 4: "E", 19: "V" + hospitalID, 44: now.Add(-72 * time.Hour).Format("20060102150405")}
+	admit := adt("A01", control+"A", id, pv1(visit))
+	visit[36], visit[45] = "01", now.Add(-time.Hour).Format("20060102150405")
+	return [][]byte{admit, adt("A03", control+"D", id, pv1(visit))}
+}
+
+func sendOneADT(t testing.TB, conn net.Conn, rd *mllp.Reader, msg []byte) {
+	t.Helper()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := mllp.WriteFrame(conn, msg); err != nil {
+		t.Fatal(err)
+	}
+	ack, err := rd.ReadFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := hl7v2.Parse(ack); err != nil || m.Get("MSA-1") != "AA" {
+		t.Fatalf("ACK %q (%v), want AA", ack, err)
+	}
+}
+
+// TestDischargeReachesTheWorklist sends an emergency admission and its
+// discharge over a real MLLP socket for a person at Kaiser level 3 and
+// waits for the follow-up alert on their practice team's worklist; a GP
+// of that team acknowledges it and marks it done; the alert's history
+// keeps every move.
+func TestDischargeReachesTheWorklist(t *testing.T) {
+	dir := t.TempDir()
+	dsn := "sqlite:" + filepath.Join(dir, "alerts.db")
+	e := envOf(map[string]string{"WHOLECARE_DB": dsn})
+	now := time.Now().UTC()
+	if _, _, err := runCmd(t, e, "generate", "--people", "2000", "--seed", "9", "--now", now.Format(time.DateOnly)); err != nil {
+		t.Fatal(err)
+	}
+	c := dischargeCases(t, dsn, now, 1)[0]
+	out, stderr, err := runCmd(t, e, "user", "add", "--name", "team.gp", "--role", "clinician", "--professional", fmt.Sprint(c.professional))
+	if err != nil {
+		t.Fatalf("user add: %v %s", err, stderr)
+	}
+	password := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(out)[1]
+
+	base, log := startServing(t, e, "serve", "--addr", "127.0.0.1:0", "--mllp-addr", "127.0.0.1:0")
+	conn := dialMLLP(t, log)
+	rd := mllp.NewReader(conn, 1<<20)
+	jar, _ := cookiejar.New(nil)
+	gp := &http.Client{Jar: jar}
+	body, _ := json.Marshal(map[string]string{"name": "team.gp", "password": password})
+	res, err := gp.Post(base+"/api/v1/session", "application/json", bytes.NewReader(body))
+	if err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("sign in: %v %v", res, err)
+	}
+	var session struct {
+		CSRF string `json:"csrf_token"`
+	}
+	json.NewDecoder(res.Body).Decode(&session)
+	res.Body.Close()
+	csrf := session.CSRF
+
+	type worklist struct {
+		Alerts []struct {
+			ID      int64  `json:"id"`
+			Rule    string `json:"rule"`
+			Reason  string `json:"reason"`
+			Status  string `json:"status"`
+			Version int    `json:"version"`
+			Person  struct {
+				ID int64 `json:"id"`
+			} `json:"person"`
+		} `json:"alerts"`
+	}
+	get := func(path string) (int, []byte) {
+		res, err := gp.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, b
+	}
+	// Wait for the engine, so the latency measured is the rules' own.
+	for range 300 {
+		if status, _ := get("/api/v1/worklist"); status != http.StatusServiceUnavailable {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, msg := range dischargeMessages(c.person, "RT900001", "DIS1", now) {
+		sendOneADT(t, conn, rd, msg)
+	}
+	acked := time.Now()
+	var wl worklist
+	found := -1
+	for time.Since(acked) < 15*time.Second && found < 0 {
+		status, b := get(fmt.Sprintf("/api/v1/worklist?rule=discharge-follow-up&person=%d", c.person.ID))
+		if status != http.StatusOK {
+			t.Fatalf("worklist: %d %s", status, b)
+		}
+		json.Unmarshal(b, &wl)
+		for i, a := range wl.Alerts {
+			if a.Person.ID == c.person.ID {
+				found = i
+			}
+		}
+		if found < 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if found < 0 {
+		t.Fatalf("no discharge follow-up on the team's worklist 15 s after the ACK:\n%s", log.String())
+	}
+	t.Logf("on the worklist %v after the discharge was acknowledged", time.Since(acked).Round(time.Millisecond))
+	a := wl.Alerts[found]
+	if a.Status != "open" || !regexp.MustCompile(`Discharged on .* emergency admission of 3 days`).MatchString(a.Reason) {
+		t.Fatalf("alert = %+v", a)
+	}
+
+	post := func(path string, v any) (int, []byte) {
+		b, _ := json.Marshal(v)
+		req, _ := http.NewRequest("POST", base+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", csrf)
+		res, err := gp.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		out, _ := io.ReadAll(res.Body)
+		return res.StatusCode, out
+	}
+	path := fmt.Sprintf("/api/v1/alerts/%d/move", a.ID)
+	if status, b := post(path, map[string]any{"to": "acknowledged", "version": a.Version}); status != http.StatusOK {
+		t.Fatalf("acknowledge: %d %s", status, b)
+	}
+	if status, _ := post(path, map[string]any{"to": "done", "version": a.Version}); status != http.StatusConflict {
+		t.Fatalf("a move on a stale version: %d, want 409", status)
+	}
+	if status, b := post(path, map[string]any{"to": "done", "note": "phoned: medicines reconciled", "version": a.Version + 1}); status != http.StatusOK {
+		t.Fatalf("done: %d %s", status, b)
+	}
+	status, b := get(fmt.Sprintf("/api/v1/alerts/%d", a.ID))
+	var one struct {
+		History []struct{ From, To, By string } `json:"history"`
+	}
+	if json.Unmarshal(b, &one); status != http.StatusOK || len(one.History) != 3 || one.History[2].To != "done" || one.History[2].By != "team.gp" {
+		t.Fatalf("alert history: %d %s", status, b)
+	}
+	// The same discharge sent again raises nothing new.
+	for _, msg := range dischargeMessages(c.person, "RT900001", "DIS2", now) {
+		sendOneADT(t, conn, rd, msg)
+	}
+	time.Sleep(time.Second)
+	if _, b := get(fmt.Sprintf("/api/v1/worklist?rule=discharge-follow-up&person=%d&status=open&status=done", c.person.ID)); bytes.Count(b, []byte(`"rule":"discharge-follow-up"`)) != 1 {
+		t.Fatalf("after the discharge was sent again: %s", b)
+	}
+}
