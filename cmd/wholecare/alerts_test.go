@@ -10,9 +10,11 @@ import (
 	"net/http/cookiejar"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/wholecare/wholecare/internal/alerts"
 	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/hl7v2"
 	"github.com/wholecare/wholecare/internal/hl7v2/mllp"
@@ -249,4 +251,69 @@ func TestDischargeReachesTheWorklist(t *testing.T) {
 	if _, b := get(fmt.Sprintf("/api/v1/worklist?rule=discharge-follow-up&person=%d&status=open&status=done", c.person.ID)); bytes.Count(b, []byte(`"rule":"discharge-follow-up"`)) != 1 {
 		t.Fatalf("after the discharge was sent again: %s", b)
 	}
+}
+
+// BenchmarkDischargeToWorklist measures, end to end, how long after its
+// ACK a discharge sent over MLLP takes to appear as an alert on the
+// practice team's worklist: b.N discharges of different people at Kaiser
+// level 2–3 (run with -benchtime=Nx, N up to the cases found in 20,000
+// generated people), one at a time on one connection, the worklist read
+// from the store every 5 ms. Reports the p50, p95 and p99 latency.
+func BenchmarkDischargeToWorklist(b *testing.B) {
+	dir := b.TempDir()
+	dsn := "sqlite:" + filepath.Join(dir, "bench.db")
+	e := envOf(map[string]string{"WHOLECARE_DB": dsn})
+	now := time.Now().UTC()
+	if _, _, err := runCmd(b, e, "generate", "--people", "20000", "--seed", "11", "--now", now.Format(time.DateOnly)); err != nil {
+		b.Fatal(err)
+	}
+	cases := dischargeCases(b, dsn, now, 2000)
+	if b.N > len(cases)-1 {
+		b.Fatalf("only %d people to discharge; run with -benchtime=%dx or fewer", len(cases)-1, len(cases)-1)
+	}
+	_, log := startServing(b, e, "serve", "--addr", "127.0.0.1:0", "--mllp-addr", "127.0.0.1:0")
+	conn := dialMLLP(b, log)
+	rd := mllp.NewReader(conn, 1<<20)
+	db, err := sqlstore.Open(b.Context(), dsn, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	// One discharge first, not timed: it waits for the population engine
+	// to load, which the worker needs before any rule can run.
+	discharge := func(i int) time.Duration {
+		c := cases[i]
+		for _, msg := range dischargeMessages(c.person, fmt.Sprintf("RB%06d", i), fmt.Sprintf("B%d", i), now) {
+			sendOneADT(b, conn, rd, msg)
+		}
+		acked := time.Now()
+		for {
+			as, _, err := db.Worklist(b.Context(), alerts.Query{PersonID: c.person.ID, Rule: "discharge-follow-up", Limit: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(as) > 0 {
+				return time.Since(acked)
+			}
+			if time.Since(acked) > 120*time.Second {
+				b.Fatalf("discharge %d never reached the worklist", i)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	discharge(len(cases) - 1)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		lat = append(lat, discharge(i))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	q := func(f float64) float64 {
+		return float64(lat[min(len(lat)-1, int(f*float64(len(lat))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(q(0.5), "p50-ms")
+	b.ReportMetric(q(0.95), "p95-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
 }

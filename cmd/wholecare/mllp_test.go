@@ -39,7 +39,7 @@ func adt(trigger, control, pid, pv string) []byte {
 
 // dialMLLP waits for a server started by startServing to say where its
 // MLLP listener is, and connects to it; the connection closes with the test.
-func dialMLLP(t *testing.T, out *syncBuffer) net.Conn {
+func dialMLLP(t testing.TB, out *syncBuffer) net.Conn {
 	t.Helper()
 	re := regexp.MustCompile(`MLLP\) listening on (\S+)`)
 	var addr string

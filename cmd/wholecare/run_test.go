@@ -40,7 +40,7 @@ func env0(map[string]string) func(string) string { return func(string) string { 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 // mustRun runs the program to completion and returns stdout, stderr and the error.
-func runCmd(t *testing.T, getenv func(string) string, args ...string) (string, string, error) {
+func runCmd(t testing.TB, getenv func(string) string, args ...string) (string, string, error) {
 	t.Helper()
 	var out, errOut syncBuffer
 	err := run(t.Context(), append([]string{"wholecare"}, args...), getenv, strings.NewReader(""), &out, &errOut)
@@ -116,7 +116,7 @@ func TestMistakesGiveOneLineAndNonZeroExit(t *testing.T) {
 
 // startServing runs args (a serving command) until the test ends and
 // returns the base URL it announced.
-func startServing(t *testing.T, getenv func(string) string, args ...string) (string, *syncBuffer) {
+func startServing(t testing.TB, getenv func(string) string, args ...string) (string, *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -160,7 +160,7 @@ func startServing(t *testing.T, getenv func(string) string, args ...string) (str
 	return "", nil
 }
 
-func waitHealthy(t *testing.T, base string) {
+func waitHealthy(t testing.TB, base string) {
 	t.Helper()
 	for range 100 {
 		res, err := http.Get(base + "/healthz")
