@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/wholecare/wholecare/internal/alerts"
 	"github.com/wholecare/wholecare/internal/codes"
+	"github.com/wholecare/wholecare/internal/fhir/fhirschema"
 	"github.com/wholecare/wholecare/internal/hl7v2"
 	"github.com/wholecare/wholecare/internal/hl7v2/mllp"
 	"github.com/wholecare/wholecare/internal/population"
@@ -242,6 +244,28 @@ func TestDischargeReachesTheWorklist(t *testing.T) {
 	}
 	if json.Unmarshal(b, &one); status != http.StatusOK || len(one.History) != 3 || one.History[2].To != "done" || one.History[2].By != "team.gp" {
 		t.Fatalf("alert history: %d %s", status, b)
+	}
+	// The same alert through FHIR, as a Task and (high priority) a Flag,
+	// both valid R4.
+	schemaDir := os.Getenv("WHOLECARE_SHARED_DATA")
+	if schemaDir == "" {
+		schemaDir = filepath.Join("..", "..", "..", "shared", "data")
+	}
+	schema, schemaErr := fhirschema.LoadFile(filepath.Join(schemaDir, "fhir-r4", "schema", "fhir.schema.json"))
+	for _, q := range []struct{ path, want string }{
+		{fmt.Sprintf("/fhir/R4/Task?patient=Patient/p%d&status=completed", c.person.ID), `"status":"completed"`},
+		{fmt.Sprintf("/fhir/R4/Task/tk%d-%d", c.person.ID, a.ID), `"priority":"urgent"`},
+		{fmt.Sprintf("/fhir/R4/Flag?patient=Patient/p%d", c.person.ID), `"status":"inactive"`},
+	} {
+		status, b := get(q.path)
+		if status != http.StatusOK || !bytes.Contains(b, []byte(q.want)) {
+			t.Fatalf("%s: %d %s", q.path, status, b)
+		}
+		if schemaErr == nil {
+			if errs := schema.Validate(b); len(errs) > 0 {
+				t.Fatalf("%s: not valid R4: %v", q.path, errs)
+			}
+		}
 	}
 	// The same discharge sent again raises nothing new.
 	for _, msg := range dischargeMessages(c.person, "RT900001", "DIS2", now) {

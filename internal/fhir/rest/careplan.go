@@ -120,10 +120,12 @@ func (h *Handler) handleGoalRead(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// planSearch reads the current plans of the patients named in the search
-// that the caller may see, and maps them with each.
-func (h *Handler) planSearch(w http.ResponseWriter, r *http.Request, typ, statusParam string, statuses []string,
-	each func(v careplan.Version, hd careplan.Header, want string) []resource) error {
+// personSearch serves a search of a type read per person: the patients
+// the search names that the caller may see, each person's resources from
+// fetch (want is the status asked for, "" for any), paged, counted and
+// audited like the other searches.
+func (h *Handler) personSearch(w http.ResponseWriter, r *http.Request, typ, statusParam string, statuses []string,
+	fetch func(ctx context.Context, person int64, want string) ([]resource, error)) error {
 	td := &typeDef{typ: typ, params: []paramDef{
 		{name: "patient", typ: referenceParam}, {name: "subject", typ: referenceParam},
 		{name: statusParam, typ: tokenParam, filters: func(v string) ([]query.Filter, error) {
@@ -161,17 +163,11 @@ func (h *Handler) planSearch(w http.ResponseWriter, r *http.Request, typ, status
 		if s.none {
 			break
 		}
-		hs, err := h.deps.CarePlans.PersonPlans(ctx, person)
+		rs, err := fetch(ctx, person, want)
 		if err != nil {
 			return err
 		}
-		for _, hd := range hs {
-			v, err := h.deps.CarePlans.Current(ctx, hd.PlanID)
-			if err != nil {
-				return err
-			}
-			all = append(all, each(v, hd, want)...)
-		}
+		all = append(all, rs...)
 	}
 	total := len(all)
 	var rs []resource
@@ -190,6 +186,27 @@ func (h *Handler) planSearch(w http.ResponseWriter, r *http.Request, typ, status
 	}
 	writeJSON(w, http.StatusOK, h.searchset(r, s, total, rs, nil))
 	return nil
+}
+
+// planSearch reads the current plans of the people searched for and maps
+// them with each.
+func (h *Handler) planSearch(w http.ResponseWriter, r *http.Request, typ, statusParam string, statuses []string,
+	each func(v careplan.Version, hd careplan.Header, want string) []resource) error {
+	return h.personSearch(w, r, typ, statusParam, statuses, func(ctx context.Context, person int64, want string) ([]resource, error) {
+		hs, err := h.deps.CarePlans.PersonPlans(ctx, person)
+		if err != nil {
+			return nil, err
+		}
+		var out []resource
+		for _, hd := range hs {
+			v, err := h.deps.CarePlans.Current(ctx, hd.PlanID)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, each(v, hd, want)...)
+		}
+		return out, nil
+	})
 }
 
 func (h *Handler) handleCarePlanSearch(w http.ResponseWriter, r *http.Request) error {

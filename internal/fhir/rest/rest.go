@@ -129,6 +129,9 @@ type Deps struct {
 	// CarePlans reads personalised care and support plans, served as
 	// CarePlan and Goal; nil for none.
 	CarePlans Plans
+	// Alerts serves alerts as Task (and open urgent and high ones as
+	// Flag); nil for none.
+	Alerts AlertStore
 	// Scores serves stored risk scores as RiskAssessment; nil: the type
 	// is not offered.
 	Scores ScoreStore
@@ -200,6 +203,9 @@ func New(d Deps) *Handler {
 	}
 	if d.CarePlans != nil {
 		extra = append(extra, planCaps...)
+	}
+	if d.Alerts != nil {
+		extra = append(extra, alertCaps...)
 	}
 	if d.CareGaps != nil && d.Population != nil {
 		extra = append(extra, CapResource{Type: "Measure", Operation: measureOps})

@@ -38,6 +38,14 @@ func (h *Handler) routes() {
 		h.mux.Handle("GET "+p+"/Goal/{id}", h.serve(h.handleGoalRead))
 		h.mux.Handle("GET "+p+"/Goal/{id}/_history/{vid}", h.serve(h.handleGoalRead))
 	}
+	if h.deps.Alerts != nil {
+		h.mux.Handle("GET "+p+"/Task", h.serve(h.handleTaskSearch))
+		h.mux.Handle("POST "+p+"/Task/_search", h.serve(h.handleTaskSearch))
+		h.mux.Handle("GET "+p+"/Task/{id}", h.serve(h.handleTaskRead))
+		h.mux.Handle("GET "+p+"/Flag", h.serve(h.handleFlagSearch))
+		h.mux.Handle("POST "+p+"/Flag/_search", h.serve(h.handleFlagSearch))
+		h.mux.Handle("GET "+p+"/Flag/{id}", h.serve(h.handleFlagRead))
+	}
 	if h.deps.CareGaps != nil && h.deps.Population != nil {
 		h.mux.Handle("GET "+p+"/Measure/{id}/$evaluate-measure", h.serve(h.handleEvaluateMeasure))
 		h.mux.Handle("POST "+p+"/Measure/{id}/$evaluate-measure", h.serve(h.handleEvaluateMeasure))
