@@ -168,7 +168,7 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, FHIR: fhirAPI, TLS: tls, Now: time.Now,
 		Registry: db, Reviews: db, Merger: db, Population: pop,
 		Protocols: catalog, Records: db, Codes: set, CareGaps: gaps, CarePlans: plans, Cohorts: db, Scores: db,
-		Alerts: db, Rules: rules.Service{Runner: runner, Source: ruleSrc}}
+		Alerts: db, Rules: rules.Service{Runner: runner, Source: ruleSrc}, Huddles: db}
 	go (&ruleWorker{db: db, pop: pop, runner: runner, src: ruleSrc, log: log, now: time.Now}).run(ctx)
 	if cfg.oidcIssuer != "" {
 		prov, err := oidc.Discover(ctx, oidc.Config{Issuer: cfg.oidcIssuer, ClientID: cfg.oidcClientID,

@@ -110,6 +110,16 @@ func (s *Server) routes() {
 			s.add("POST /api/v1/alerts/{id}/move", person, s.serve(s.handleMoveAlert()))
 			s.add("POST /api/v1/alerts/{id}/assign", person, s.serve(s.handleAssignAlert()))
 		}
+		if s.deps.Huddles != nil && s.deps.Alerts != nil {
+			s.add("POST /api/v1/teams/{team}/huddles", person, s.serve(s.handleAddHuddle()))
+			s.add("GET /api/v1/teams/{team}/huddles", person, s.serve(s.handleTeamHuddles()))
+			s.add("POST /api/v1/huddles/{id}/meetings", person, s.serve(s.handleOpenMeeting()))
+			s.add("POST /api/v1/huddles/{id}/items", person, s.serve(s.handleAddItem()))
+			s.add("GET /api/v1/huddles/{id}/metrics", person, s.serve(s.handleHuddleMetrics()))
+			s.add("GET /api/v1/meetings/{id}", person, s.serve(s.handleMeeting()))
+			s.add("POST /api/v1/meetings/{id}/close", person, s.serve(s.handleCloseMeeting()))
+			s.add("POST /api/v1/huddle-items/{id}/decision", person, s.serve(s.handleDecide()))
+		}
 		if s.deps.Rules != nil {
 			s.add("GET /api/v1/rules", permitted, s.serve(s.handleRules()))
 			s.add("GET /api/v1/rules/{id}/dry-run", person, s.serve(s.handleDryRun()))

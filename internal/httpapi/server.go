@@ -84,6 +84,8 @@ type Deps struct {
 	// Alerts keeps alerts and worklists, raised by Rules; nil for none.
 	Alerts Alerts
 	Rules  Rules
+	// Huddles keeps team huddles (they need Alerts too); nil for none.
+	Huddles Huddles
 }
 
 // Server is the HTTP handler with its instruments.
