@@ -35,7 +35,7 @@ func runHuddlesContract(t *testing.T, open func(t *testing.T) *DB) {
 	as, err := db.RaiseAlerts(ctx, []alerts.Alert{
 		{PersonID: 1, Rule: "discharge-follow-up", RuleVer: 1, Key: "a", Title: "t", Reason: "r", Priority: alerts.High, TeamID: 5, Due: t0, Causes: cause},
 		{PersonID: 2, Rule: "care-gaps", RuleVer: 1, Key: "b", Title: "t", Reason: "r", Priority: alerts.Normal, TeamID: 5, Due: t0, Causes: cause}, // not an agenda rule
-		{PersonID: 3, Rule: "risk-rise", RuleVer: 1, Key: "c", Title: "t", Reason: "r", Priority: alerts.High, TeamID: 6, Due: t0, Causes: cause}, // another team
+		{PersonID: 3, Rule: "risk-rise", RuleVer: 1, Key: "c", Title: "t", Reason: "r", Priority: alerts.High, TeamID: 6, Due: t0, Causes: cause},   // another team
 	}, t0)
 	if err != nil {
 		t.Fatal(err)
