@@ -4,11 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/caregaps"
 	"github.com/wholecare/wholecare/internal/population"
+	"github.com/wholecare/wholecare/internal/risk"
 	"github.com/wholecare/wholecare/internal/rules"
 	"github.com/wholecare/wholecare/internal/sqlstore"
 )
@@ -90,6 +92,9 @@ func (s ruleSource) RiskRises(_ context.Context, now time.Time) ([]rules.Rise, e
 	return out, nil
 }
 
+// frailtyBands are the eFI bands, least frail first.
+var frailtyBands = []risk.FrailtyBand{risk.Fit, risk.MildFrailty, risk.ModerateFrailty, risk.SevereFrailty}
+
 // ruleWorker runs the rules: event rules for the people each outbox
 // event names, once the population engine reflects the event; the daily
 // rules when the engine is first ready and every day after; and the
@@ -99,6 +104,7 @@ type ruleWorker struct {
 	pop    *populationHolder
 	runner *rules.Runner
 	src    ruleSource
+	scorer *risk.Scorer
 	log    *slog.Logger
 	now    func() time.Time
 }
@@ -204,6 +210,16 @@ func (w *ruleWorker) person(ctx context.Context, eng *population.Engine, id int6
 		}
 		return eng.Member(x, id, now)
 	}}
+	if w.scorer != nil {
+		rec := risk.Records(b)[0]
+		p.Frailty = func(at time.Time) (int, string, int, error) {
+			e, err := w.scorer.EFI(&rec, at)
+			if err != nil {
+				return 0, "", 0, err
+			}
+			return slices.Index(frailtyBands, e.Band), string(e.Band), e.Count, nil
+		}
+	}
 	raised, err := w.runner.Person(ctx, p, now)
 	if len(raised) > 0 {
 		w.log.Info("rules: alerts raised", "count", len(raised))

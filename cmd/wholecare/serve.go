@@ -26,6 +26,7 @@ import (
 	"github.com/wholecare/wholecare/internal/ingest"
 	"github.com/wholecare/wholecare/internal/metrics"
 	"github.com/wholecare/wholecare/internal/population"
+	"github.com/wholecare/wholecare/internal/risk"
 	"github.com/wholecare/wholecare/internal/rules"
 	"github.com/wholecare/wholecare/internal/sqlstore"
 	"github.com/wholecare/wholecare/internal/summary"
@@ -169,7 +170,12 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		Registry: db, Reviews: db, Merger: db, Population: pop,
 		Protocols: catalog, Records: db, Codes: set, CareGaps: gaps, CarePlans: plans, Cohorts: db, Scores: db,
 		Alerts: db, Rules: rules.Service{Runner: runner, Source: ruleSrc}, Huddles: db}
-	go (&ruleWorker{db: db, pop: pop, runner: runner, src: ruleSrc, log: log, now: time.Now}).run(ctx)
+	scorer, err := risk.New(set)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	go (&ruleWorker{db: db, pop: pop, runner: runner, src: ruleSrc, scorer: scorer, log: log, now: time.Now}).run(ctx)
 	if cfg.oidcIssuer != "" {
 		prov, err := oidc.Discover(ctx, oidc.Config{Issuer: cfg.oidcIssuer, ClientID: cfg.oidcClientID,
 			ClientSecret: cfg.oidcClientSecret, RedirectURL: cfg.oidcRedirect})

@@ -37,6 +37,9 @@ type Person struct {
 	InCohort func(text string) (bool, error)
 	// ActivePlan says whether the person has a care plan in use.
 	ActivePlan bool
+	// Frailty gives the person's eFI band on a day (0 fit … 3 severe),
+	// its name and the deficits counted; nil when not known.
+	Frailty func(at time.Time) (rank int, band string, deficits int, err error)
 }
 
 func (r *Rule) due(from time.Time) time.Time {
@@ -100,6 +103,25 @@ func (r *Rule) OnPerson(p Person, now time.Time) ([]Candidate, error) {
 				Causes: []alerts.Cause{{Kind: "encounter", Ref: encKey(e), At: e.End.UTC().Format(time.RFC3339), What: "emergency admission ended" + where(e.OrgID)}}})
 		}
 		return out, nil
+	case OnFrailtyBand:
+		if p.Frailty == nil {
+			return nil, nil
+		}
+		now0, band, n, err := p.Frailty(now)
+		if err != nil {
+			return nil, err
+		}
+		was, before, _, err := p.Frailty(since)
+		if err != nil || now0 <= was {
+			return nil, err
+		}
+		ok, _, err := r.condition(p)
+		if err != nil || !ok {
+			return nil, err
+		}
+		return []Candidate{{Rule: r, RuleID: r.ID, PersonID: p.ID, Key: "efi:" + band, Title: r.Title,
+			Reason: fmt.Sprintf("Electronic frailty index now %s (%d deficits of 36), %s %d days ago.", band, n, before, r.WithinDays),
+			Due:    r.due(now), Causes: []alerts.Cause{{Kind: "score", Ref: "eFI", What: before + " to " + band}}}}, nil
 	case OnAEAttendance:
 		var latest *record.Encounter
 		n := 0

@@ -42,11 +42,14 @@ const (
 	// OnDeath: a person's record now holds a date of death. The action is
 	// to close their open work, not to raise an alert.
 	OnDeath Trigger = "death"
+	// OnFrailtyBand: a person's record changed and their eFI band is
+	// higher than it was WithinDays ago.
+	OnFrailtyBand Trigger = "frailty-band"
 	// Daily: the daily run over the whole population.
 	Daily Trigger = "daily"
 )
 
-var triggers = []Trigger{OnDischarge, OnAEAttendance, OnDeath, Daily}
+var triggers = []Trigger{OnDischarge, OnAEAttendance, OnDeath, OnFrailtyBand, Daily}
 
 // Source is what a daily rule reads.
 type Source string
@@ -127,6 +130,9 @@ func (r *Rule) Validate(cohort CohortChecker) error {
 	}
 	if (r.Trigger == OnDischarge || r.Trigger == OnAEAttendance) && (r.WithinDays < 1 || r.WithinDays > 30) {
 		add("within_days %d: want 1 to 30", r.WithinDays)
+	}
+	if r.Trigger == OnFrailtyBand && (r.WithinDays < 7 || r.WithinDays > 366) {
+		add("within_days %d: compare the band with 7 to 366 days before", r.WithinDays)
 	}
 	if r.Trigger != OnDeath {
 		if _, err := alerts.ParsePriority(r.Priority); err != nil {

@@ -239,3 +239,30 @@ func TestRunner(t *testing.T) {
 		t.Fatalf("dry run of an event rule: %v", err)
 	}
 }
+
+func TestFrailtyBandRule(t *testing.T) {
+	r := shipped(t)["new-frailty-band"]
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	bands := []string{"fit", "mild", "moderate", "severe"}
+	p := rules.Person{ID: 7, Record: &record.Batch{People: []registry.Person{{ID: 7}}}}
+	frailty := func(then, nowBand int) func(time.Time) (int, string, int, error) {
+		return func(at time.Time) (int, string, int, error) {
+			b := nowBand
+			if at.Before(now) {
+				b = then
+			}
+			return b, bands[b], 4 * (b + 1), nil
+		}
+	}
+	p.Frailty = frailty(1, 2)
+	cs, err := r.OnPerson(p, now)
+	if err != nil || len(cs) != 1 || cs[0].Key != "efi:moderate" || !strings.Contains(cs[0].Reason, "mild 90 days ago") {
+		t.Fatalf("mild to moderate: %+v %v", cs, err)
+	}
+	for _, same := range [][2]int{{2, 2}, {3, 2}} {
+		p.Frailty = frailty(same[0], same[1])
+		if cs, _ := r.OnPerson(p, now); len(cs) != 0 {
+			t.Fatalf("%s to %s raised %+v", bands[same[0]], bands[same[1]], cs)
+		}
+	}
+}
