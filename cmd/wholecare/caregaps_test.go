@@ -111,6 +111,35 @@ func TestCareGapsServed(t *testing.T) {
 	if status, _ := get(commissioner, "/fhir/R4/Measure/NOPE/$evaluate-measure"); status != http.StatusNotFound {
 		t.Fatalf("unknown measure: %d", status)
 	}
+	// By primary care network: the practices' counts added up.
+	status, body = get(commissioner, "/api/v1/caregaps?by=pcn&as_of=2026-03-31")
+	var byPCN struct {
+		Indicators []struct {
+			ID       string `json:"id"`
+			Eligible *int64 `json:"eligible"`
+			Groups   []struct {
+				Key      string `json:"key"`
+				Eligible *int64 `json:"eligible"`
+			} `json:"groups"`
+		} `json:"indicators"`
+	}
+	if err := json.Unmarshal(body, &byPCN); status != http.StatusOK || err != nil {
+		t.Fatalf("by pcn: %d %.300s", status, body)
+	}
+	for _, in := range byPCN.Indicators {
+		if in.ID != "HYP008" {
+			continue
+		}
+		var sum int64
+		for _, g := range in.Groups {
+			if g.Eligible != nil {
+				sum += *g.Eligible
+			}
+		}
+		if len(in.Groups) == 0 || len(in.Groups) >= len(rep.Indicators[8].Groups) || sum > *in.Eligible || sum < *in.Eligible-20 {
+			t.Fatalf("HYP008 by PCN: %d groups (%d practices), eligible %d of %d", len(in.Groups), len(rep.Indicators[8].Groups), sum, *in.Eligible)
+		}
+	}
 	if status, _ := get(session("demo.coordinator"), "/api/v1/caregaps"); status != http.StatusForbidden {
 		t.Fatalf("care gaps as the coordinator: %d, want 403", status)
 	}

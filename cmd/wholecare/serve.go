@@ -169,7 +169,7 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, FHIR: fhirAPI, TLS: tls, Now: time.Now,
 		Registry: db, Reviews: db, Merger: db, Population: pop,
 		Protocols: catalog, Records: db, Codes: set, CareGaps: gaps, CarePlans: plans, Cohorts: db, Scores: db,
-		Alerts: db, Rules: rules.Service{Runner: runner, Source: ruleSrc}, Huddles: db}
+		Alerts: db, Rules: rules.Service{Runner: runner, Source: ruleSrc}, Huddles: db, Directory: db}
 	scorer, err := risk.New(set)
 	if err != nil {
 		ln.Close()

@@ -1,12 +1,16 @@
 package httpapi
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/wholecare/wholecare/internal/access"
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/caregaps"
+	"github.com/wholecare/wholecare/internal/directory"
 	"github.com/wholecare/wholecare/internal/population"
 )
 
@@ -77,10 +81,20 @@ func (s *Server) handleCareGaps() handler {
 		if err != nil {
 			return err
 		}
+		// team and pcn are practices regrouped through the directory: a
+		// practice's GP practice team, and its primary care network.
 		var by population.Dimension
-		if v := r.URL.Query().Get("by"); v != "" {
-			if by, err = population.ParseDimension(v); err != nil {
+		var regroup map[string]string
+		switch v := r.URL.Query().Get("by"); v {
+		case "":
+		case "team", "pcn":
+			by = population.DimPractice
+			if regroup, err = s.practiceGroups(r.Context(), v); err != nil {
 				return err
+			}
+		default:
+			if by, err = population.ParseDimension(v); err != nil {
+				return apperr.Ef(apperr.Invalid, "%s (or team, pcn)", apperr.Message(err))
 			}
 		}
 		eng, err := s.deps.Population.Engine()
@@ -91,6 +105,11 @@ func (s *Server) handleCareGaps() handler {
 		reps, err := s.deps.CareGaps.Population(eng, asOf, by)
 		if err != nil {
 			return err
+		}
+		if regroup != nil {
+			for i := range reps {
+				reps[i].Groups = regroupCounts(reps[i].Groups, regroup)
+			}
 		}
 		out := make([]gapReportView, len(reps))
 		for i, rp := range reps {
@@ -135,4 +154,73 @@ func (s *Server) handlePersonCareGaps() handler {
 		}
 		return encode(w, http.StatusOK, map[string]any{"person": id, "as_of": asOf.Format(time.DateOnly), "open": open, "indicators": gaps})
 	}
+}
+
+// Directory reads the directory of organisations and teams.
+type Directory interface {
+	Directory(ctx context.Context) (*directory.Directory, error)
+}
+
+// practiceGroups maps each practice's ODS code to its group: its GP
+// practice team ("team", the team's name and id) or its primary care
+// network ("pcn", the PCN's code and name).
+func (s *Server) practiceGroups(ctx context.Context, by string) (map[string]string, error) {
+	if s.deps.Directory == nil {
+		return nil, apperr.E(apperr.Invalid, "by: this server has no directory to group practices with")
+	}
+	dir, err := s.deps.Directory.Directory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	names := map[string]string{}
+	for _, o := range dir.Organisations {
+		names[o.ID] = o.Name
+	}
+	switch by {
+	case "team":
+		for _, t := range dir.Teams {
+			if t.Kind == "gp-practice" {
+				if _, taken := out[t.OrgID]; !taken {
+					out[t.OrgID] = fmt.Sprintf("%s (team %d)", t.Name, t.ID)
+				}
+			}
+		}
+	case "pcn":
+		for _, o := range dir.Organisations {
+			if o.Kind == directory.GPPractice && o.ParentID != "" {
+				out[o.ID] = o.ParentID + " " + names[o.ParentID]
+			}
+		}
+	}
+	return out, nil
+}
+
+// regroupCounts adds up practice groups into the groups m maps them to;
+// practices m does not know are "unknown".
+func regroupCounts(gs []caregaps.GroupCounts, m map[string]string) []caregaps.GroupCounts {
+	sum := map[string]*caregaps.GroupCounts{}
+	var order []string
+	for _, g := range gs {
+		k, ok := m[g.Key]
+		if !ok {
+			k = "unknown"
+		}
+		c, seen := sum[k]
+		if !seen {
+			c = &caregaps.GroupCounts{Key: k}
+			sum[k] = c
+			order = append(order, k)
+		}
+		c.Eligible += g.Eligible
+		c.Met += g.Met
+		c.Excepted += g.Excepted
+		c.Gaps += g.Gaps
+	}
+	slices.Sort(order)
+	out := make([]caregaps.GroupCounts, len(order))
+	for i, k := range order {
+		out[i] = *sum[k]
+	}
+	return out
 }

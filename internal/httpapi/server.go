@@ -75,8 +75,9 @@ type Deps struct {
 	Codes     *codes.Set
 
 	// CareGaps are the care-gap indicators, evaluated on Population; nil
-	// for none.
-	CareGaps *caregaps.Set
+	// for none. Directory groups practices into teams and networks.
+	CareGaps  *caregaps.Set
+	Directory Directory
 
 	// CarePlans keeps personalised care and support plans; nil for none.
 	CarePlans CarePlans
