@@ -153,7 +153,7 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 	runner := rules.NewRunner(ruleSet, db, db)
 	ruleSrc := ruleSource{pop: pop, gaps: gaps, db: db}
 	fhirDeps := rest.Deps{Store: db, Guard: policy.Guard(), Ingest: ingest.New(db), Log: log, Now: time.Now,
-		Base: rest.Prefix, ExportDir: exportDir, Protocols: catalog, Codes: set, CareGaps: gaps, Population: pop, CarePlans: plans,
+		Base: rest.Prefix, ExportDir: exportDir, Protocols: catalog, Codes: set, CareGaps: gaps, Population: pop, CarePlans: plans, PlanWriter: plans,
 		Scores: db, Cohorts: db, Alerts: db}
 	if index != nil {
 		fhirDeps.Matcher = index

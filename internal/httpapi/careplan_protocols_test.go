@@ -267,3 +267,78 @@ func TestPlanCoordinatorIsARelationship(t *testing.T) {
 		t.Fatalf("after the plan closed: %d, want 403", status)
 	}
 }
+
+// Another system writes plans through FHIR: it creates a plan with a
+// system/CarePlan.write token and updates a goal with If-Match; a stale
+// If-Match is 412 and changes nothing; a token without the scope is
+// refused.
+func TestCarePlanWritesThroughFHIR(t *testing.T) {
+	schema := fhirValidator(t)
+	w := newTrustWorld(t)
+	sys := w.addUser("plan.system", auth.SystemClient)
+	writer := w.token(sys, "system/CarePlan.write system/Goal.write system/*.read", time.Hour)
+	reader := w.token(w.addUser("plan.reader", auth.SystemClient), "system/*.read", time.Hour)
+	patient := fmt.Sprintf("Patient/p%d", w.related)
+	cp := map[string]any{"resourceType": "CarePlan", "status": "draft", "intent": "plan", "subject": map[string]any{"reference": patient},
+		"title": "From the hospital", "description": "Getting home safely",
+		"author": map[string]any{"reference": fmt.Sprintf("Practitioner/pr%d", w.prof), "display": "01632 960111"}}
+	if status, _ := reader.doHeaders("POST", "/fhir/R4/CarePlan", cp, map[string]string{"Content-Type": "application/fhir+json"}); status != http.StatusForbidden {
+		t.Fatalf("create without a write scope: %d", status)
+	}
+	bad := map[string]any{"resourceType": "CarePlan", "status": "draft", "intent": "plan", "subject": map[string]any{"reference": patient}, "colour": "red"}
+	if status, body := writer.doHeaders("POST", "/fhir/R4/CarePlan", bad, map[string]string{"Content-Type": "application/fhir+json"}); status != http.StatusBadRequest || !strings.Contains(body, "colour") {
+		t.Fatalf("unknown element: %d %.200s", status, body)
+	}
+	status, body := writer.doHeaders("POST", "/fhir/R4/CarePlan", cp, map[string]string{"Content-Type": "application/fhir+json"})
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %.300s", status, body)
+	}
+	if errs := schema.Validate([]byte(body)); len(errs) > 0 {
+		t.Fatalf("created CarePlan not valid: %v", errs)
+	}
+	var created struct{ ID string }
+	json.Unmarshal([]byte(body), &created)
+
+	// A goal added through the JSON API, then updated through FHIR.
+	var plan struct{ PlanID int64 }
+	hs, err := w.db.PersonPlans(t.Context(), w.related)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hs {
+		if fmt.Sprintf("cp%d-%d", w.related, h.PlanID) == created.ID {
+			plan.PlanID = h.PlanID
+		}
+	}
+	svc := careplan.NewService(w.db, w.clock.now)
+	v, _, err := svc.PutGoal(t.Context(), careplan.Actor{UserID: 1, Name: "setup", Role: "care_coordinator"}, plan.PlanID, 1,
+		careplan.Goal{Text: "Go home", Importance: 3}, "first goal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goalPath := fmt.Sprintf("/fhir/R4/Goal/cg%d-%d-%s", w.related, plan.PlanID, v.Plan.Goals[0].ID)
+	goal := map[string]any{"resourceType": "Goal", "id": strings.TrimPrefix(goalPath, "/fhir/R4/Goal/"), "lifecycleStatus": "active",
+		"description": map[string]any{"text": "Go home and make my own tea"}, "subject": map[string]any{"reference": patient},
+		"target":   []map[string]any{{"dueDate": "2025-06-01"}},
+		"priority": map[string]any{"coding": []map[string]any{{"system": "http://terminology.hl7.org/CodeSystem/goal-priority", "code": "high-priority"}}}}
+	h := map[string]string{"Content-Type": "application/fhir+json"}
+	if status, _ := writer.doHeaders("PUT", goalPath, goal, h); status != http.StatusPreconditionRequired {
+		t.Fatalf("update without If-Match: %d", status)
+	}
+	h["If-Match"] = `W/"1"`
+	if status, body := writer.doHeaders("PUT", goalPath, goal, h); status != http.StatusPreconditionFailed {
+		t.Fatalf("stale If-Match: %d %.200s", status, body)
+	}
+	h["If-Match"] = `W/"2"`
+	status, body = writer.doHeaders("PUT", goalPath, goal, h)
+	if status != http.StatusOK || !strings.Contains(body, "Go home and make my own tea") || !strings.Contains(body, `"versionId":"3"`) {
+		t.Fatalf("update: %d %.300s", status, body)
+	}
+	if errs := schema.Validate([]byte(body)); len(errs) > 0 {
+		t.Fatalf("updated Goal not valid: %v", errs)
+	}
+	cur, err := svc.Current(t.Context(), plan.PlanID)
+	if err != nil || cur.Plan.Goals[0].Text != "Go home and make my own tea" || cur.Plan.Goals[0].Importance != 9 || cur.Plan.Goals[0].TargetDate != "2025-06-01" {
+		t.Fatalf("plan after the FHIR update: %+v %v", cur.Plan.Goals, err)
+	}
+}

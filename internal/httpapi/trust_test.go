@@ -153,7 +153,7 @@ func newTrustWorld(t testing.TB) *trustWorld {
 	w.pop = mustPopulation(t, db, set, w.clock.now())
 	fhirAPI := rest.New(rest.Deps{Store: db, Guard: pol.Guard(), Ingest: ingest.New(db), Log: slog.New(slog.DiscardHandler),
 		Now: w.clock.now, Base: rest.Prefix, ExportDir: t.TempDir(), Matcher: mustLinkIndex(t, db),
-		Scores: db, Cohorts: db, Population: w.pop, CarePlans: plans})
+		Scores: db, Cohorts: db, Population: w.pop, CarePlans: plans, PlanWriter: plans})
 	t.Cleanup(fhirAPI.Close)
 	summaries, err := summary.NewService(db, set)
 	if err != nil {

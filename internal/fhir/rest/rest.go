@@ -22,6 +22,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -129,6 +130,9 @@ type Deps struct {
 	// CarePlans reads personalised care and support plans, served as
 	// CarePlan and Goal; nil for none.
 	CarePlans Plans
+	// PlanWriter, with CarePlans, takes CarePlan creates and Goal updates
+	// from system clients with write scopes; nil: read only.
+	PlanWriter PlanWriter
 	// Alerts serves alerts as Task (and open urgent and high ones as
 	// Flag); nil for none.
 	Alerts AlertStore
@@ -202,7 +206,12 @@ func New(d Deps) *Handler {
 		extra = append(extra, planDefinitionCap)
 	}
 	if d.CarePlans != nil {
-		extra = append(extra, planCaps...)
+		caps := slices.Clone(planCaps)
+		if d.PlanWriter != nil {
+			caps[0].Interaction = append(slices.Clone(caps[0].Interaction), CapInteraction{Code: "create"})
+			caps[1].Interaction = append(slices.Clone(caps[1].Interaction), CapInteraction{Code: "update"})
+		}
+		extra = append(extra, caps...)
 	}
 	if d.Alerts != nil {
 		extra = append(extra, alertCaps...)

@@ -37,6 +37,10 @@ func (h *Handler) routes() {
 		h.mux.Handle("POST "+p+"/Goal/_search", h.serve(h.handleGoalSearch))
 		h.mux.Handle("GET "+p+"/Goal/{id}", h.serve(h.handleGoalRead))
 		h.mux.Handle("GET "+p+"/Goal/{id}/_history/{vid}", h.serve(h.handleGoalRead))
+		if h.deps.PlanWriter != nil {
+			h.mux.Handle("POST "+p+"/CarePlan", h.serve(h.handleCarePlanCreate))
+			h.mux.Handle("PUT "+p+"/Goal/{id}", h.serve(h.handleGoalUpdate))
+		}
 	}
 	if h.deps.Alerts != nil {
 		h.mux.Handle("GET "+p+"/Task", h.serve(h.handleTaskSearch))

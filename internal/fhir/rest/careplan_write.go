@@ -1,0 +1,203 @@
+package rest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/wholecare/wholecare/internal/apperr"
+	"github.com/wholecare/wholecare/internal/auth"
+	"github.com/wholecare/wholecare/internal/careplan"
+	"github.com/wholecare/wholecare/internal/fhir"
+)
+
+// PlanWriter writes care plans (careplan.Service).
+type PlanWriter interface {
+	Create(ctx context.Context, a careplan.Actor, personID int64, pl careplan.Plan, reason string) (careplan.Version, error)
+	PutGoal(ctx context.Context, a careplan.Actor, planID int64, basedOn int, g careplan.Goal, reason string) (careplan.Version, string, error)
+	Update(ctx context.Context, a careplan.Actor, planID int64, basedOn int, content careplan.Plan, reason string) (careplan.Version, error)
+}
+
+// readResource decodes a FHIR request body strictly (an unknown element,
+// a wrong type or a duplicate key is 400 naming the element) and checks
+// its type.
+func (h *Handler) readResource(w http.ResponseWriter, r *http.Request, typ string) (*fhir.Resource, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.deps.MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, apperr.Ef(apperr.Invalid, "the body is over %d bytes", tooBig.Limit)
+		}
+		return nil, apperr.Wrap(apperr.Invalid, err, "reading the body")
+	}
+	res, err := fhir.Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	if res.Type() != typ {
+		return nil, apperr.Ef(apperr.Invalid, "the body is a %s, not a %s", safeToken(res.Type()), typ)
+	}
+	return res, nil
+}
+
+// ifMatch reads If-Match: W/"N", required on an update.
+func ifMatch(r *http.Request) (int, error) {
+	v := strings.TrimSpace(r.Header.Get("If-Match"))
+	if v == "" {
+		return 0, &statusError{status: http.StatusPreconditionRequired, code: "required",
+			msg: `an update needs If-Match: W/"N" with the version it is based on (the ETag of the read)`}
+	}
+	n, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(v, "W/"), `"`))
+	if err != nil || n < 1 {
+		return 0, apperr.E(apperr.Invalid, `If-Match must be W/"N", a plan version`)
+	}
+	return n, nil
+}
+
+// planWrite maps a stale write to 412 and returns the others as they are.
+func planWrite(err error) error {
+	if errors.Is(err, careplan.ErrStale) {
+		return &statusError{status: http.StatusPreconditionFailed, code: "conflict", msg: apperr.Message(err)}
+	}
+	return err
+}
+
+func writeActor(ctx context.Context) careplan.Actor {
+	p, _ := auth.FromContext(ctx)
+	return careplan.Actor{UserID: p.UserID, Name: p.Name, Role: string(p.Role), ProfessionalID: p.ProfessionalID}
+}
+
+// handleCarePlanCreate serves POST CarePlan: a new plan, in draft, for the
+// subject, coordinated by the Practitioner the author names (the author's
+// display says how to reach them), with the title and what matters most
+// (description). Goals and actions are added to the plan afterwards.
+func (h *Handler) handleCarePlanCreate(w http.ResponseWriter, r *http.Request) error {
+	if err := h.deps.Guard.CanWrite(r.Context(), fhir.TypeCarePlan); err != nil {
+		return err
+	}
+	res, err := h.readResource(w, r, fhir.TypeCarePlan)
+	if err != nil {
+		return err
+	}
+	ref := res.Str("subject.reference")
+	person, _, ok := fhir.ParseResourceID(fhir.TypePatient, strings.TrimPrefix(ref, fhir.TypePatient+"/"))
+	if !ok || !strings.HasPrefix(ref, fhir.TypePatient+"/") {
+		return &statusError{status: http.StatusUnprocessableEntity, code: "processing", msg: "CarePlan.subject must be a Patient of this server (Patient/p123)"}
+	}
+	author := res.Str("author.reference")
+	coord, err := strconv.ParseInt(strings.TrimPrefix(author, "Practitioner/pr"), 10, 64)
+	if err != nil || !strings.HasPrefix(author, "Practitioner/pr") {
+		return &statusError{status: http.StatusUnprocessableEntity, code: "processing",
+			msg: "CarePlan.author must be the coordinating Practitioner (Practitioner/pr123), with how to reach them in author.display"}
+	}
+	if st := res.Str("status"); st != "draft" {
+		return &statusError{status: http.StatusUnprocessableEntity, code: "processing", msg: "a new plan starts as a draft (status draft): agreement comes from the person and the professional"}
+	}
+	pl := careplan.Plan{Title: res.Str("title"), WhatMattersMost: res.Str("description"),
+		Coordinator: careplan.Coordinator{ProfessionalID: coord, Contact: res.Str("author.display")}}
+	v, err := h.deps.PlanWriter.Create(r.Context(), writeActor(r.Context()), person, pl, "created through FHIR")
+	if err != nil {
+		if apperr.Is(err, apperr.Invalid) {
+			return &statusError{status: http.StatusUnprocessableEntity, code: "processing", msg: apperr.Message(err)}
+		}
+		return err
+	}
+	if err := h.accessed(r, "create", fhir.TypeCarePlan, []int64{person}); err != nil {
+		return err
+	}
+	cp := fhir.CarePlanOf(v, v.Change.At)
+	w.Header().Set("Location", h.base(r)+"/CarePlan/"+cp.ID+"/_history/1")
+	w.Header().Set("ETag", `W/"1"`)
+	writeJSON(w, http.StatusCreated, &cp)
+	return nil
+}
+
+// handleGoalUpdate serves PUT Goal/[id] with If-Match: the goal in the
+// person's own words (description.text), its lifecycle status, target
+// date and priority, as the plan's next version. A stale If-Match is 412
+// and changes nothing.
+func (h *Handler) handleGoalUpdate(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	person, plan, goal, ok := fhir.ParseGoalID(id)
+	if !ok {
+		return apperr.E(apperr.NotFound, "no Goal with that id")
+	}
+	if err := h.deps.Guard.CanWrite(r.Context(), fhir.TypeGoal); err != nil {
+		return err
+	}
+	base, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	res, err := h.readResource(w, r, fhir.TypeGoal)
+	if err != nil {
+		return err
+	}
+	if res.ID() != id {
+		return apperr.Ef(apperr.Invalid, "the Goal's id must be %s, as in the address", id)
+	}
+	v, err := h.deps.CarePlans.Current(r.Context(), plan)
+	if apperr.Is(err, apperr.NotFound) || (err == nil && v.PersonID != person) {
+		return apperr.E(apperr.NotFound, "no Goal with that id")
+	}
+	if err != nil {
+		return err
+	}
+	if v.Number != base {
+		return planWrite(careplan.Stale(base, v.Number))
+	}
+	i := slices.IndexFunc(v.Plan.Goals, func(g careplan.Goal) bool { return g.ID == goal })
+	if i < 0 {
+		return apperr.E(apperr.NotFound, "no Goal with that id")
+	}
+	g := v.Plan.Goals[i]
+	if g.Text = strings.TrimSpace(res.Str("description.text")); g.Text == "" {
+		return &statusError{status: http.StatusUnprocessableEntity, code: "processing", msg: "Goal.description.text is the goal in the person's own words: required"}
+	}
+	switch st := res.Str("lifecycleStatus"); st {
+	case "active", "planned", "proposed", "accepted":
+		g.Status = careplan.GoalActive
+	case "on-hold":
+		g.Status = careplan.GoalOnHold
+	case "completed":
+		g.Status = careplan.GoalAchieved
+	case "cancelled", "rejected":
+		g.Status = careplan.GoalStopped
+	default:
+		return &statusError{status: http.StatusUnprocessableEntity, code: "processing", msg: "Goal.lifecycleStatus " + safeToken(st) + " cannot be kept in a plan"}
+	}
+	g.TargetDate = careplan.Date(res.Str("target[0].dueDate"))
+	switch res.Str("priority.coding[0].code") {
+	case "high-priority":
+		if g.Importance < 8 {
+			g.Importance = 9
+		}
+	case "medium-priority":
+		if g.Importance < 4 || g.Importance > 7 {
+			g.Importance = 5
+		}
+	case "low-priority":
+		if g.Importance < 1 || g.Importance > 3 {
+			g.Importance = 2
+		}
+	}
+	nv, _, err := h.deps.PlanWriter.PutGoal(r.Context(), writeActor(r.Context()), plan, base, g, "goal updated through FHIR")
+	if err != nil {
+		if apperr.Is(err, apperr.Invalid) {
+			return &statusError{status: http.StatusUnprocessableEntity, code: "processing", msg: apperr.Message(err)}
+		}
+		return planWrite(err)
+	}
+	if err := h.accessed(r, "update", fhir.TypeGoal, []int64{person}); err != nil {
+		return err
+	}
+	j := slices.IndexFunc(nv.Plan.Goals, func(x careplan.Goal) bool { return x.ID == goal })
+	out := fhir.GoalOf(nv, nv.Plan.Goals[j])
+	w.Header().Set("ETag", `W/"`+strconv.Itoa(nv.Number)+`"`)
+	writeJSON(w, http.StatusOK, &out)
+	return nil
+}
