@@ -129,3 +129,19 @@ func auditCount(t *testing.T, w *trustWorld, person int64) int {
 	}
 	return len(evs)
 }
+
+// BenchmarkApplyProtocol applies the COPD protocol to one person over
+// HTTP as their coordinator: the access decision and its durable audit
+// entry, the read of the whole record (merged records folded in), the
+// person's facts, the engine's cohort check when one is loaded and the
+// proposal. Issue 7's target: under 20 ms.
+func BenchmarkApplyProtocol(b *testing.B) {
+	w := newTrustWorld(b)
+	coord := w.signIn(w.addUser("bench.coord", auth.CareCoordinator).Name)
+	path := "/api/v1/people/" + fmt.Sprint(w.related) + "/protocols/copd/apply"
+	for b.Loop() {
+		if status, body := coord.do("POST", path, nil); status != http.StatusOK {
+			b.Fatalf("%d %s", status, body)
+		}
+	}
+}
