@@ -130,6 +130,77 @@ func BenchmarkFHIRPatientRead(b *testing.B) {
 	}
 }
 
+// BenchmarkFHIRPatientReadOverhead measures what auditing costs the
+// FHIR read on a machine shared with other work, where reads/s drift by 2×
+// between runs: benchCallers callers alternate, in windows of 250 ms,
+// between an audited and an unaudited server over the same store (the
+// order swapped every pair), so that load from elsewhere falls on both
+// alike. One op is a pair of windows; run it with -benchtime=40x or so.
+// overhead-% is how many fewer reads/s the audited server served.
+func BenchmarkFHIRPatientReadOverhead(b *testing.B) {
+	const window = 250 * time.Millisecond
+	w := newTrustWorld(b)
+	commits := &commitCounter{AppendStore: w.db}
+	servers := [2]*httptest.Server{benchServer(b, w, newBenchWriter(b, commits, w)), benchServer(b, w, discardRecorder{})}
+	c := w.token(w.addUser("bench.overhead", auth.SystemClient), "system/*.read", 24*time.Hour)
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchCallers}}
+	read := func(ts *httptest.Server) {
+		req, _ := http.NewRequest("GET", ts.URL+fmt.Sprintf("/fhir/R4/Patient/p%d", w.related), nil)
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+		res, err := hc.Do(req)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			b.Errorf("status %d", res.StatusCode)
+		}
+	}
+	var (
+		reads   [2]int64
+		elapsed [2]time.Duration
+		cpu     [2]time.Duration
+	)
+	run := func(mode int) {
+		var n atomic.Int64
+		var wg sync.WaitGroup
+		cpu0, start := processCPU(b), time.Now()
+		deadline := start.Add(window)
+		for range benchCallers {
+			wg.Go(func() {
+				for time.Now().Before(deadline) {
+					read(servers[mode])
+					n.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		reads[mode] += n.Load()
+		elapsed[mode] += time.Since(start)
+		cpu[mode] += processCPU(b) - cpu0
+	}
+	for i := range 20 { // warm both servers' connections and caches
+		read(servers[i%2])
+	}
+	i := 0
+	for b.Loop() {
+		run(i % 2)
+		run(1 - i%2)
+		i++
+	}
+	rate := func(m int) float64 { return float64(reads[m]) / elapsed[m].Seconds() }
+	b.ReportMetric(rate(0), "audited-reads/s")
+	b.ReportMetric(rate(1), "unaudited-reads/s")
+	b.ReportMetric(100*(1-rate(0)/rate(1)), "overhead-%")
+	b.ReportMetric(float64(cpu[0].Microseconds())/float64(reads[0]), "audited-cpu-µs/read")
+	b.ReportMetric(float64(cpu[1].Microseconds())/float64(reads[1]), "unaudited-cpu-µs/read")
+	if n := commits.commits.Load(); n > 0 {
+		b.ReportMetric(float64(commits.events.Load())/float64(n), "events/commit")
+	}
+}
+
 // commitCounter counts the audit commits the writer makes and the events
 // they hold.
 type commitCounter struct {
@@ -182,6 +253,20 @@ func BenchmarkFHIRPatientReadAt1000rps(b *testing.B) {
 		rec  access.Recorder
 	}{{"audited", nil}, {"unaudited", discardRecorder{}}} {
 		b.Run(tc.name, func(b *testing.B) { readAtRate(b, w, benchServer(b, w, tc.rec), tc.name, rate, duration, people) })
+	}
+}
+
+// BenchmarkFHIRPatientReadAt300rps is BenchmarkFHIRPatientReadAt1000rps at
+// 300 requests a second, for a machine shared with other work, where this
+// process cannot hold 1,000 a second and the percentiles would measure only
+// its queue. Run it with -benchtime=1x.
+func BenchmarkFHIRPatientReadAt300rps(b *testing.B) {
+	w := newTrustWorld(b)
+	for _, tc := range []struct {
+		name string
+		rec  access.Recorder
+	}{{"audited", nil}, {"unaudited", discardRecorder{}}} {
+		b.Run(tc.name, func(b *testing.B) { readAtRate(b, w, benchServer(b, w, tc.rec), tc.name, 300, 5*time.Second, 400) })
 	}
 }
 
