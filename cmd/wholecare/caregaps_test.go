@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"path/filepath"
-	"regexp"
 	"testing"
-	"time"
 )
 
 // TestCareGapsServed serves a generated population and asks for care
@@ -25,41 +20,9 @@ func TestCareGapsServed(t *testing.T) {
 	}
 	base, out := startServing(t, e, "demo", "--addr", "127.0.0.1:0")
 	text := out.String()
-	session := func(name string) *http.Client {
-		m := regexp.MustCompile(`(?m)^\s+\S+\s+` + regexp.QuoteMeta(name) + `\s+(\S+)\s`).FindStringSubmatch(text)
-		if m == nil {
-			t.Fatalf("no sign-in for %s in:\n%s", name, text)
-		}
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar}
-		body, _ := json.Marshal(map[string]string{"name": name, "password": m[1]})
-		res, err := c.Post(base+"/api/v1/session", "application/json", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return c
-	}
-	get := func(c *http.Client, path string) (int, []byte) {
-		t.Helper()
-		for range 200 { // the engine loads in the background
-			res, err := c.Get(base + path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			if res.StatusCode != http.StatusServiceUnavailable {
-				return res.StatusCode, b
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Fatalf("%s: still unavailable", path)
-		return 0, nil
-	}
 
-	commissioner := session("demo.commissioner")
-	status, body := get(commissioner, "/api/v1/caregaps?by=practice&as_of=2026-03-31")
+	commissioner := signInDemo(t, base, text, "demo.commissioner")
+	status, body := commissioner.getReady("/api/v1/caregaps?by=practice&as_of=2026-03-31")
 	var rep struct {
 		AsOf       string `json:"as_of"`
 		Indicators []struct {
@@ -87,7 +50,7 @@ func TestCareGapsServed(t *testing.T) {
 		}
 	}
 	// The same through FHIR: a summary MeasureReport stratified by practice.
-	status, body = get(commissioner, "/fhir/R4/Measure/HYP008/$evaluate-measure?periodEnd=2026-03-31&stratify=practice")
+	status, body = commissioner.getReady("/fhir/R4/Measure/HYP008/$evaluate-measure?periodEnd=2026-03-31&stratify=practice")
 	var mr struct {
 		ResourceType string `json:"resourceType"`
 		Type         string `json:"type"`
@@ -108,11 +71,11 @@ func TestCareGapsServed(t *testing.T) {
 			t.Fatalf("FHIR denominator %d, JSON API %d", mr.Group[0].Population[0].Count, *in.Eligible)
 		}
 	}
-	if status, _ := get(commissioner, "/fhir/R4/Measure/NOPE/$evaluate-measure"); status != http.StatusNotFound {
+	if status, _ := commissioner.getReady("/fhir/R4/Measure/NOPE/$evaluate-measure"); status != http.StatusNotFound {
 		t.Fatalf("unknown measure: %d", status)
 	}
 	// By primary care network: the practices' counts added up.
-	status, body = get(commissioner, "/api/v1/caregaps?by=pcn&as_of=2026-03-31")
+	status, body = commissioner.getReady("/api/v1/caregaps?by=pcn&as_of=2026-03-31")
 	var byPCN struct {
 		Indicators []struct {
 			ID       string `json:"id"`
@@ -140,19 +103,19 @@ func TestCareGapsServed(t *testing.T) {
 			t.Fatalf("HYP008 by PCN: %d groups (%d practices), eligible %d of %d", len(in.Groups), len(rep.Indicators[8].Groups), sum, *in.Eligible)
 		}
 	}
-	if status, _ := get(session("demo.coordinator"), "/api/v1/caregaps"); status != http.StatusForbidden {
+	if status, _ := signInDemo(t, base, text, "demo.coordinator").getReady("/api/v1/caregaps"); status != http.StatusForbidden {
 		t.Fatalf("care gaps as the coordinator: %d, want 403", status)
 	}
 
-	me := session("demo.person")
-	status, body = get(me, "/api/v1/me")
+	me := signInDemo(t, base, text, "demo.person")
+	status, body = me.getReady("/api/v1/me")
 	var who struct {
 		PersonID int64 `json:"person_id"`
 	}
 	if err := json.Unmarshal(body, &who); status != http.StatusOK || err != nil || who.PersonID == 0 {
 		t.Fatalf("me: %d %.200s", status, body)
 	}
-	status, body = get(me, fmt.Sprintf("/api/v1/people/%d/caregaps", who.PersonID))
+	status, body = me.getReady(fmt.Sprintf("/api/v1/people/%d/caregaps", who.PersonID))
 	var mine struct {
 		Person     int64             `json:"person"`
 		Indicators []json.RawMessage `json:"indicators"`
@@ -160,7 +123,7 @@ func TestCareGapsServed(t *testing.T) {
 	if err := json.Unmarshal(body, &mine); status != http.StatusOK || err != nil || mine.Person != who.PersonID {
 		t.Fatalf("my care gaps: %d %.300s", status, body)
 	}
-	status, body = get(me, fmt.Sprintf("/fhir/R4/Measure/$care-gaps?subject=Patient/p%d&periodEnd=2026-11-01", who.PersonID))
+	status, body = me.getReady(fmt.Sprintf("/fhir/R4/Measure/$care-gaps?subject=Patient/p%d&periodEnd=2026-11-01", who.PersonID))
 	var b struct {
 		Type  string            `json:"type"`
 		Entry []json.RawMessage `json:"entry"`
@@ -168,10 +131,10 @@ func TestCareGapsServed(t *testing.T) {
 	if err := json.Unmarshal(body, &b); status != http.StatusOK || err != nil || b.Type != "collection" || len(b.Entry) != len(mine.Indicators) {
 		t.Fatalf("$care-gaps: %d %.300s (JSON API: %d indicators)", status, body, len(mine.Indicators))
 	}
-	if status, _ := get(me, fmt.Sprintf("/fhir/R4/Measure/$care-gaps?subject=Patient/p%d", who.PersonID+1)); status < 400 {
+	if status, _ := me.getReady(fmt.Sprintf("/fhir/R4/Measure/$care-gaps?subject=Patient/p%d", who.PersonID+1)); status < 400 {
 		t.Fatalf("someone else's $care-gaps as a service user: %d", status)
 	}
-	if status, _ := get(me, fmt.Sprintf("/api/v1/people/%d/caregaps", who.PersonID+1)); status != http.StatusForbidden && status != http.StatusNotFound {
+	if status, _ := me.getReady(fmt.Sprintf("/api/v1/people/%d/caregaps", who.PersonID+1)); status != http.StatusForbidden && status != http.StatusNotFound {
 		t.Fatalf("someone else's care gaps as a service user: %d, want a refusal", status)
 	}
 }

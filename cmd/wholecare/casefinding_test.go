@@ -3,14 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"testing"
-	"time"
 )
 
 // TestCaseFindingServed trains a model on a generated population, serves
@@ -29,40 +25,9 @@ func TestCaseFindingServed(t *testing.T) {
 	}
 	base, out := startServing(t, e, "demo", "--addr", "127.0.0.1:0", "--risk-model", model)
 	text := out.String()
-	session := func(name string) *http.Client {
-		m := regexp.MustCompile(`(?m)^\s+\S+\s+` + regexp.QuoteMeta(name) + `\s+(\S+)\s`).FindStringSubmatch(text)
-		if m == nil {
-			t.Fatalf("no sign-in for %s in:\n%s", name, text)
-		}
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar}
-		body, _ := json.Marshal(map[string]string{"name": name, "password": m[1]})
-		res, err := c.Post(base+"/api/v1/session", "application/json", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return c
-	}
-	get := func(c *http.Client, path string) (int, []byte) {
-		res, err := c.Get(base + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, b
-	}
-	coordinator := session("demo.coordinator")
+	coordinator := signInDemo(t, base, text, "demo.coordinator")
 	path := "/api/v1/casefinding?" + url.Values{"q": {"alive and age >= 65"}, "limit": {"20"}}.Encode()
-	var status int
-	var body []byte
-	for range 200 { // the engine loads in the background
-		if status, body = get(coordinator, path); status != http.StatusServiceUnavailable {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	status, body := coordinator.getReady(path) // the engine loads in the background
 	var list struct {
 		People []struct {
 			PersonID   int64   `json:"person_id"`
@@ -86,14 +51,14 @@ func TestCaseFindingServed(t *testing.T) {
 			t.Errorf("row %d: risk %v band %d (not a probability, or out of order)", i, p.Risk, p.RiskBand)
 		}
 	}
-	if status, _ := get(session("demo.analyst"), path); status != http.StatusForbidden {
+	if status, _ := signInDemo(t, base, text, "demo.analyst").getReady(path); status != http.StatusForbidden {
 		t.Errorf("case finding as the analyst: %d, want 403", status)
 	}
-	if status, _ := get(coordinator, "/api/v1/casefinding?rose=lots"); status != http.StatusBadRequest {
+	if status, _ := coordinator.getReady("/api/v1/casefinding?rose=lots"); status != http.StatusBadRequest {
 		t.Errorf("a bad rise: %d, want 400", status)
 	}
 	// The risk band is a cohort term too.
-	if status, body := get(session("demo.analyst"), "/api/v1/cohorts/count?"+url.Values{"q": {"risk >= 1"}}.Encode()); status != http.StatusOK || bytes.Contains(body, []byte(`"people":0`)) {
+	if status, body := signInDemo(t, base, text, "demo.analyst").getReady("/api/v1/cohorts/count?" + url.Values{"q": {"risk >= 1"}}.Encode()); status != http.StatusOK || bytes.Contains(body, []byte(`"people":0`)) {
 		t.Errorf("counting people with a risk band: %d %.200s", status, body)
 	}
 }

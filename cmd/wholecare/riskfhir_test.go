@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -56,52 +54,13 @@ func TestStoredScoresThroughFHIR(t *testing.T) {
 
 	base, served := startServing(t, e, "demo", "--addr", "127.0.0.1:0", "--risk-model", model)
 	text := served.String()
-	session := func(name string) *http.Client {
-		m := regexp.MustCompile(`(?m)^\s+\S+\s+` + regexp.QuoteMeta(name) + `\s+(\S+)\s`).FindStringSubmatch(text)
-		if m == nil {
-			t.Fatalf("no sign-in for %s in:\n%s", name, text)
-		}
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar}
-		body, _ := json.Marshal(map[string]string{"name": name, "password": m[1]})
-		res, err := c.Post(base+"/api/v1/session", "application/json", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var s struct {
-			CSRF string `json:"csrf_token"`
-		}
-		json.NewDecoder(res.Body).Decode(&s)
-		c.Transport = csrfTransport{token: s.CSRF}
-		return c
-	}
-	do := func(c *http.Client, method, path string, body any) (int, []byte) {
-		t.Helper()
-		var rd io.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			rd = bytes.NewReader(b)
-		}
-		req, _ := http.NewRequest(method, base+path, rd)
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		res, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, b
-	}
-	coordinator, analyst := session("demo.coordinator"), session("demo.analyst")
+	coordinator, analyst := signInDemo(t, base, text, "demo.coordinator"), signInDemo(t, base, text, "demo.analyst")
 
 	// The analyst saves a cohort once the engine is built.
 	var status int
 	var body []byte
 	for range 200 {
-		if status, body = do(analyst, "POST", "/api/v1/cohorts", map[string]string{"name": "Over 65s", "expression": "alive and age >= 65"}); status != http.StatusServiceUnavailable {
+		if status, body = analyst.do("POST", "/api/v1/cohorts", map[string]string{"name": "Over 65s", "expression": "alive and age >= 65"}); status != http.StatusServiceUnavailable {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -112,7 +71,7 @@ func TestStoredScoresThroughFHIR(t *testing.T) {
 	}
 
 	// The coordinator lists the saved cohort's people most at risk...
-	status, body = do(coordinator, "GET", "/api/v1/casefinding?"+url.Values{"cohort": {strconv.FormatInt(saved.ID, 10)}, "limit": {"5"}}.Encode(), nil)
+	status, body = coordinator.do("GET", "/api/v1/casefinding?"+url.Values{"cohort": {strconv.FormatInt(saved.ID, 10)}, "limit": {"5"}}.Encode(), nil)
 	var list struct {
 		People []struct {
 			PersonID int64 `json:"person_id"`
@@ -123,7 +82,7 @@ func TestStoredScoresThroughFHIR(t *testing.T) {
 	}
 	// ... and reads their stored scores as RiskAssessments, newest first.
 	person := list.People[0].PersonID
-	status, body = do(coordinator, "GET", fmt.Sprintf("/fhir/R4/RiskAssessment?patient=Patient/p%d", person), nil)
+	status, body = coordinator.do("GET", fmt.Sprintf("/fhir/R4/RiskAssessment?patient=Patient/p%d", person), nil)
 	var bundle struct {
 		Total int
 		Entry []struct {
@@ -147,11 +106,11 @@ func TestStoredScoresThroughFHIR(t *testing.T) {
 		ra.Prediction[0].ProbabilityDecimal <= 0 || ra.Prediction[0].QualitativeRisk.Coding[0].Code == "" {
 		t.Errorf("RiskAssessment: %.400s", body)
 	}
-	if status, body := do(coordinator, "GET", "/fhir/R4/RiskAssessment/"+ra.ID, nil); status != http.StatusOK || !bytes.Contains(body, []byte(version)) {
+	if status, body := coordinator.do("GET", "/fhir/R4/RiskAssessment/"+ra.ID, nil); status != http.StatusOK || !bytes.Contains(body, []byte(version)) {
 		t.Errorf("RiskAssessment read: %d %.300s", status, body)
 	}
 	// The saved cohort is a FHIR Group: the analyst sees its count only.
-	status, body = do(analyst, "GET", fmt.Sprintf("/fhir/R4/Group/g%d", saved.ID), nil)
+	status, body = analyst.do("GET", fmt.Sprintf("/fhir/R4/Group/g%d", saved.ID), nil)
 	var group struct {
 		Quantity int
 		Member   []any
@@ -159,23 +118,11 @@ func TestStoredScoresThroughFHIR(t *testing.T) {
 	if err := json.Unmarshal(body, &group); status != http.StatusOK || err != nil || group.Quantity < 5 || len(group.Member) != 0 {
 		t.Errorf("Group as the analyst: %d %.300s", status, body)
 	}
-	status, body = do(coordinator, "GET", fmt.Sprintf("/fhir/R4/Group/g%d", saved.ID), nil)
+	status, body = coordinator.do("GET", fmt.Sprintf("/fhir/R4/Group/g%d", saved.ID), nil)
 	if err := json.Unmarshal(body, &group); status != http.StatusOK || err != nil || len(group.Member) == 0 || len(group.Member) >= group.Quantity {
 		t.Errorf("Group as the coordinator: %d members of %d: %.300s", len(group.Member), group.Quantity, body)
 	}
-	if status, body := do(analyst, "GET", fmt.Sprintf("/fhir/R4/RiskAssessment?patient=p%d", person), nil); status != http.StatusOK || !bytes.Contains(body, []byte(`"total":0`)) {
+	if status, body := analyst.do("GET", fmt.Sprintf("/fhir/R4/RiskAssessment?patient=p%d", person), nil); status != http.StatusOK || !bytes.Contains(body, []byte(`"total":0`)) {
 		t.Errorf("the analyst's RiskAssessment search: %d %.300s", status, body)
 	}
-}
-
-// csrfTransport sends a session's CSRF token on every request that
-// changes something.
-type csrfTransport struct{ token string }
-
-func (c csrfTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Method != http.MethodGet && c.token != "" {
-		r = r.Clone(r.Context())
-		r.Header.Set("X-CSRF-Token", c.token)
-	}
-	return http.DefaultTransport.RoundTrip(r)
 }
