@@ -25,37 +25,24 @@ func (s source) RecordBatch(_ context.Context, after int64, n int) (*record.Batc
 			take[p.ID] = true
 		}
 	}
-	for _, r := range s.b.Conditions {
-		if take[r.PersonID] {
-			out.Conditions = append(out.Conditions, r)
-		}
-	}
-	for _, r := range s.b.Observations {
-		if take[r.PersonID] {
-			out.Observations = append(out.Observations, r)
-		}
-	}
-	for _, r := range s.b.Procedures {
-		if take[r.PersonID] {
-			out.Procedures = append(out.Procedures, r)
-		}
-	}
-	for _, r := range s.b.Medications {
-		if take[r.PersonID] {
-			out.Medications = append(out.Medications, r)
-		}
-	}
-	for _, r := range s.b.Encounters {
-		if take[r.PersonID] {
-			out.Encounters = append(out.Encounters, r)
-		}
-	}
-	for _, r := range s.b.Immunisations {
-		if take[r.PersonID] {
-			out.Immunisations = append(out.Immunisations, r)
-		}
-	}
+	out.Conditions = keep(s.b.Conditions, func(r record.Condition) int64 { return r.PersonID }, take)
+	out.Observations = keep(s.b.Observations, func(r record.Observation) int64 { return r.PersonID }, take)
+	out.Procedures = keep(s.b.Procedures, func(r record.Procedure) int64 { return r.PersonID }, take)
+	out.Medications = keep(s.b.Medications, func(r record.Medication) int64 { return r.PersonID }, take)
+	out.Encounters = keep(s.b.Encounters, func(r record.Encounter) int64 { return r.PersonID }, take)
+	out.Immunisations = keep(s.b.Immunisations, func(r record.Immunisation) int64 { return r.PersonID }, take)
 	return out, nil
+}
+
+// keep returns the rows of the people in take.
+func keep[T any](rows []T, person func(T) int64, take map[int64]bool) []T {
+	var out []T
+	for _, r := range rows {
+		if take[person(r)] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 var asOf = time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC)
