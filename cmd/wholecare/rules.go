@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"log/slog"
-	"math"
 	"slices"
 	"time"
 
 	"github.com/wholecare/wholecare/internal/apperr"
-	"github.com/wholecare/wholecare/internal/caregaps"
 	"github.com/wholecare/wholecare/internal/population"
 	"github.com/wholecare/wholecare/internal/risk"
 	"github.com/wholecare/wholecare/internal/rules"
@@ -20,77 +18,7 @@ const (
 	rulesEvery = 100 * time.Millisecond // how often the outbox is read
 	sweepEvery = time.Minute            // snoozes ending, escalations
 	dailyEvery = 24 * time.Hour
-	// dailyLimit bounds the people one daily rule reads per source.
-	dailyLimit = 1 << 22
 )
-
-// ruleSource is what daily rules read: the population engine, the care
-// gaps on it, and overdue plans in the store.
-type ruleSource struct {
-	pop  *populationHolder
-	gaps *caregaps.Set
-	db   *sqlstore.DB
-}
-
-func (s ruleSource) Members(_ context.Context, cohort string, now time.Time) ([]int64, error) {
-	eng, err := s.pop.Engine()
-	if err != nil {
-		return nil, err
-	}
-	x, err := eng.Parse(cohort)
-	if err != nil {
-		return nil, err
-	}
-	ids, _, err := eng.Members(x, now, dailyLimit)
-	return ids, err
-}
-
-func (s ruleSource) CareGaps(_ context.Context, now time.Time) ([]rules.Gap, error) {
-	eng, err := s.pop.Engine()
-	if err != nil {
-		return nil, err
-	}
-	inds, people, err := s.gaps.Open(eng, now, dailyLimit)
-	if err != nil {
-		return nil, err
-	}
-	year := rules.QOFYear(now)
-	var out []rules.Gap
-	for i, in := range inds {
-		for _, id := range people[i] {
-			out = append(out, rules.Gap{PersonID: id, Indicator: in.ID, Title: in.Title, Action: in.Action, Year: year})
-		}
-	}
-	return out, nil
-}
-
-func (s ruleSource) OverduePlans(ctx context.Context, now time.Time) ([]rules.Overdue, error) {
-	return s.db.OverduePlans(ctx, now, dailyLimit)
-}
-
-// RiskRises lists the people whose risk band is higher now than a month
-// ago; none when the server scores nobody (no risk model).
-func (s ruleSource) RiskRises(_ context.Context, now time.Time) ([]rules.Rise, error) {
-	eng, err := s.pop.Engine()
-	if err != nil {
-		return nil, err
-	}
-	ranked, err := eng.Rank(population.Alive(), now, math.SmallestNonzeroFloat32, dailyLimit)
-	if apperr.Is(err, apperr.Unavailable) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []rules.Rise
-	for _, r := range ranked {
-		from, to := population.RiskBandOf(r.Previous), population.RiskBandOf(r.Risk)
-		if from != 0 && to > from {
-			out = append(out, rules.Rise{PersonID: r.PersonID, From: from, To: to, Risk: float64(r.Risk), Previous: float64(r.Previous)})
-		}
-	}
-	return out, nil
-}
 
 // frailtyBands are the eFI bands, least frail first.
 var frailtyBands = []risk.FrailtyBand{risk.Fit, risk.MildFrailty, risk.ModerateFrailty, risk.SevereFrailty}
@@ -103,7 +31,7 @@ type ruleWorker struct {
 	db     *sqlstore.DB
 	pop    *populationHolder
 	runner *rules.Runner
-	src    ruleSource
+	src    rules.EngineSource
 	scorer *risk.Scorer
 	log    *slog.Logger
 	now    func() time.Time

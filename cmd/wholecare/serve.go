@@ -151,7 +151,9 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		return err
 	}
 	runner := rules.NewRunner(ruleSet, db, db)
-	ruleSrc := ruleSource{pop: pop, gaps: gaps, db: db}
+	ruleSrc := rules.EngineSource{Engine: pop.Engine, Gaps: gaps, Plans: func(ctx context.Context, now time.Time) ([]rules.Overdue, error) {
+		return db.OverduePlans(ctx, now, rules.MaxDaily)
+	}}
 	fhirDeps := rest.Deps{Store: db, Guard: policy.Guard(), Ingest: ingest.New(db), Log: log, Now: time.Now,
 		Base: rest.Prefix, ExportDir: exportDir, Protocols: catalog, Codes: set, CareGaps: gaps, Population: pop, CarePlans: plans, PlanWriter: plans,
 		Scores: db, Cohorts: db, Alerts: db}
