@@ -10,7 +10,6 @@ import (
 
 	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/population"
-	"github.com/wholecare/wholecare/internal/risk"
 	"github.com/wholecare/wholecare/internal/segment"
 	"github.com/wholecare/wholecare/internal/sqlstore"
 )
@@ -50,72 +49,62 @@ func runSegment(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	scorer, err := risk.New(set)
-	if err != nil {
-		return err
-	}
-	rd, err := segment.NewReader(set, scorer)
-	if err != nil {
-		return err
-	}
 	counts, err := db.Counts(ctx)
 	if err != nil {
 		return err
 	}
 	total := int(counts["people"])
-	bar := newProgressBar(e.stderr, "segmenting", "people", time.Now)
+
+	// Everyone is read into a population engine once (merged records as
+	// part of their survivor: one person, one placement), which places
+	// them from its in-memory marks on all cores as of noon on the day
+	// (population.Engine.Recompute); reading the store is most of the
+	// time.
 	start := time.Now()
+	now := day.Add(12 * time.Hour)
+	bar := newProgressBar(e.stderr, "reading", "people", time.Now)
+	eng, err := population.Build(ctx, clusters{db}, set, now, func(done int) { bar.Set(done, max(total, done)) })
+	bar.Finish()
+	if err != nil {
+		return err
+	}
+	read := time.Since(start)
+
+	t0 := time.Now()
+	people := eng.Stats().People
 	t := newSegmentTally()
 	var changes sqlstore.SegmentChanges
-	var after int64
-	for {
-		// Merged records are read as part of their survivor: one person,
-		// one placement.
-		b, err := db.ClusterBatch(ctx, after, population.BuildBatch)
+	bar = newProgressBar(e.stderr, "recording", "people", time.Now)
+	err = eng.Placements(day, population.BuildBatch, func(ps []segment.Placement) error {
+		for i := 0; i+3 <= len(ps); i += 3 {
+			t.add(ps[i : i+3])
+		}
+		if *dryRun || len(ps) == 0 {
+			return nil
+		}
+		ch, err := db.RecordSegments(ctx, day, ps)
 		if err != nil {
-			bar.Finish()
-			return err
+			return fmt.Errorf("%w (segments recorded for everyone before person %d are kept)", err, ps[0].PersonID)
 		}
-		if len(b.People) == 0 {
-			break
-		}
-		var ps []segment.Placement
-		for _, r := range risk.Records(b) {
-			// The dead keep the segment they died in.
-			if r.Person.Dead(day) {
-				continue
-			}
-			f, err := rd.FactsOf(&r, day.Add(12*time.Hour))
-			if err != nil {
-				bar.Finish()
-				return err
-			}
-			p := segment.Place(r.Person.ID, &f, day)
-			t.add(p)
-			ps = append(ps, p...)
-		}
-		if !*dryRun {
-			ch, err := db.RecordSegments(ctx, day, ps)
-			if err != nil {
-				bar.Finish()
-				return fmt.Errorf("%w (segments recorded for everyone before person %d are kept)", err, b.People[0].ID)
-			}
-			changes.Placed += ch.Placed
-			changes.Moved += ch.Moved
-			changes.Unchanged += ch.Unchanged
-		}
-		after = b.People[len(b.People)-1].ID
-		t.seen += len(b.People)
-		bar.Set(t.seen, max(total, t.seen))
-	}
+		changes.Placed += ch.Placed
+		changes.Moved += ch.Moved
+		changes.Unchanged += ch.Unchanged
+		bar.Set(t.living, people)
+		return nil
+	})
 	bar.Finish()
+	if err != nil {
+		return err
+	}
+	t.seen = people
 	t.print(e.stdout, day)
-	took := time.Since(start).Round(time.Millisecond)
+	took := fmt.Sprintf("Took %s: reading and placing %s, recording %s.", time.Since(start).Round(time.Millisecond),
+		read.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
 	if *dryRun {
-		fmt.Fprintf(e.stdout, "\nNothing recorded (--dry-run). Took %s.\n", took)
+		fmt.Fprintf(e.stdout, "\nNothing recorded (--dry-run). %s\n", took)
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "\nRecorded as of %s: %d first placements, %d moves, %d unchanged. Took %s.\n",
+	fmt.Fprintf(e.stdout, "\nRecorded as of %s: %d first placements, %d moves, %d unchanged. %s\n",
 		day.Format(time.DateOnly), changes.Placed, changes.Moved, changes.Unchanged, took)
 	return nil
 }

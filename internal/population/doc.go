@@ -6,10 +6,15 @@
 // per concept, and a compact event timeline per person
 // (concept, day, value) for windowed facts such as "two emergency
 // admissions in the last 12 months" or "latest HbA1c in 15 months ≤ 58".
+// Beside the events it keeps each person's marks (risk.Mark): the few
+// facts, dated to the second, that the eFI, the Charlson index, the
+// segment rules and the risk model's features read, so that Recompute
+// places everyone again on any day from memory alone, on every core, with
+// the same results as the record-based functions.
 //
 // The engine is built from the store (Build, streaming whole people through
 // a keyset walk, with progress) and kept current one person at a time
-// (Update, Refresh, Remove). Cohorts are typed expressions (Expr) or their
+// (Update, Refresh, Remove); Recompute re-places everyone on a new day. Cohorts are typed expressions (Expr) or their
 // text form (Parse), evaluated to bitmaps (Eval), counted and broken down by
 // a dimension (Breakdown).
 //

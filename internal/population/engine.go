@@ -77,6 +77,9 @@ const inExtra = 1 << 31
 // change a person, so a reader never sees a half-updated person; an update
 // waits at most for the evaluations already running (tens of
 // milliseconds) and evaluations wait for an update (microseconds).
+// Recompute reads under the read lock a chunk of people at a time and
+// publishes everyone's new scores and segments at once under the write
+// lock.
 type Engine struct {
 	seg     *segment.Reader
 	model   *riskmodel.Model   // nil: no risk scores
@@ -99,6 +102,12 @@ type Engine struct {
 	// Kaiser level plus one (so that 0 stays "unknown"), the Bridges to
 	// Health segment and the NW London group (both 1-based already).
 	kaiser, bridges, nwl []uint8
+	// rules holds, by scheme, the index of the rule that placed the person
+	// (segment.Rule), which gives the reason.
+	krule, brule, grule []uint8
+	// efi and cci are the eFI deficit count and the Charlson score (1987
+	// weights, no age points) on the same day.
+	efi, cci []uint8
 	// score and prev are the 12-month emergency admission risk now and a
 	// month ago, from the risk model when one is set (NaN otherwise, or
 	// for people the model does not score).
@@ -113,6 +122,17 @@ type Engine struct {
 
 	base, extra events
 	wasted      int // events in either segment no longer referenced
+
+	mstart, mend []uint32 // a person's marks, as start and end
+	marks        marks
+	mwasted      int // marks no longer referenced
+
+	cols featureCols // where the risk model's features go
+
+	// While Recompute runs, the rows put or removed meanwhile, which it
+	// recomputes again under the write lock before it publishes.
+	recomputing bool
+	touched     []int32
 
 	practices  []string
 	practiceIx map[string]uint16
@@ -178,19 +198,28 @@ func Build(ctx context.Context, src Source, set *codes.Set, now time.Time, progr
 	for _, o := range opts {
 		o(e)
 	}
-	p := newPreparer(e)
-	after := int64(math.MinInt64)
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, apperr.Wrap(apperr.Unavailable, err, "population: build stopped")
-		}
-		b, err := src.RecordBatch(ctx, after, BuildBatch)
-		if err != nil {
+	if e.model != nil {
+		if e.cols, err = modelColumns(e.feats, now); err != nil {
 			return nil, err
 		}
-		if b == nil || len(b.People) == 0 {
-			break
+	}
+	p := newPreparer(e)
+	p.placing = false // everyone is placed at the end, in parallel
+
+	// The next batch is read while this one is mapped: reading a store
+	// and mapping rows take about as long as each other, and there are
+	// cores for both.
+	ctx, cancel := context.WithCancel(ctx)
+	batches := make(chan readBatch, 1)
+	var reader sync.WaitGroup
+	reader.Go(func() { readAll(ctx, src, batches) })
+	defer reader.Wait()
+	defer cancel()
+	for rb := range batches {
+		if rb.err != nil {
+			return nil, rb.err
 		}
+		b := rb.b
 		if err := p.prepare(b); err != nil {
 			return nil, err
 		}
@@ -200,17 +229,65 @@ func Build(ctx context.Context, src Source, set *codes.Set, now time.Time, progr
 			}
 			e.put(p, i, false)
 		}
-		last := b.People[len(b.People)-1].ID
-		if last <= after {
-			return nil, apperr.E(apperr.Internal, "population: source did not advance")
-		}
-		after = last
 		if progress != nil {
 			progress(len(e.id))
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, apperr.Wrap(apperr.Unavailable, err, "population: build stopped")
+	}
 	e.base.trim()
+	if n := len(e.marks.base); cap(e.marks.base)-n > n/16 {
+		e.marks.base = slices.Clone(e.marks.base) // give back what append left spare
+	}
+	if err := e.Recompute(ctx, now, nil); err != nil {
+		return nil, err
+	}
 	return e, nil
+}
+
+// readBatch is one batch read for Build, or the error that ended reading.
+type readBatch struct {
+	b   *record.Batch
+	err error
+}
+
+// readAll reads every person src holds, BuildBatch people at a time, into
+// out, and closes it: after the last batch, or after an error (sent last).
+func readAll(ctx context.Context, src Source, out chan<- readBatch) {
+	defer close(out)
+	send := func(rb readBatch) bool {
+		select {
+		case out <- rb:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	after := int64(math.MinInt64)
+	for {
+		if err := ctx.Err(); err != nil {
+			send(readBatch{err: apperr.Wrap(apperr.Unavailable, err, "population: build stopped")})
+			return
+		}
+		b, err := src.RecordBatch(ctx, after, BuildBatch)
+		if err != nil {
+			send(readBatch{err: err})
+			return
+		}
+		if b == nil || len(b.People) == 0 {
+			return
+		}
+		last := b.People[len(b.People)-1].ID
+		if last <= after {
+			send(readBatch{err: apperr.E(apperr.Internal, "population: source did not advance")})
+			return
+		}
+		after = last
+		if !send(readBatch{b: b}) {
+			return
+		}
+	}
 }
 
 // Update replaces the people in b (each with all their rows, as a store
@@ -246,8 +323,14 @@ func (e *Engine) Remove(id int64) {
 	e.birth[r], e.death[r] = noDay, noDay
 	e.sex[r], e.practice[r], e.imd[r], e.risk[r] = 0, 0, 0, 0
 	e.kaiser[r], e.bridges[r], e.nwl[r] = 0, 0, 0
+	e.krule[r], e.brule[r], e.grule[r], e.efi[r], e.cci[r] = 0, 0, 0, 0, 0
 	e.score[r], e.prev[r] = nan32, nan32
 	e.end[r] = e.start[r]
+	e.mwasted += int(e.mend[r]) - int(e.mstart[r]&^inExtra)
+	e.mend[r] = e.mstart[r] &^ inExtra
+	if e.recomputing {
+		e.touched = append(e.touched, r)
+	}
 }
 
 // Refresh re-reads the given people from src and updates them, removing
@@ -426,6 +509,13 @@ func (e *Engine) put(p *preparer, i int, update bool) {
 		e.kaiser = append(e.kaiser, 0)
 		e.bridges = append(e.bridges, 0)
 		e.nwl = append(e.nwl, 0)
+		e.krule = append(e.krule, 0)
+		e.brule = append(e.brule, 0)
+		e.grule = append(e.grule, 0)
+		e.efi = append(e.efi, 0)
+		e.cci = append(e.cci, 0)
+		e.mstart = append(e.mstart, 0)
+		e.mend = append(e.mend, 0)
 		e.risk = append(e.risk, 0)
 		e.start = append(e.start, 0)
 		e.end = append(e.end, 0)
@@ -440,12 +530,13 @@ func (e *Engine) put(p *preparer, i int, update bool) {
 	} else {
 		e.imd[r] = 0
 	}
-	sg := p.segs[i]
-	e.kaiser[r], e.bridges[r], e.nwl[r] = uint8(sg.kaiser)+1, uint8(sg.bridges), uint8(sg.nwl)
-	e.score[r], e.prev[r] = sg.score, sg.prev
-	if e.model != nil {
-		e.risk[r] = RiskBandOf(sg.score)
+	if p.placing {
+		e.setPlacement(int(r), p.segs[i])
 	}
+	if e.recomputing {
+		e.touched = append(e.touched, r)
+	}
+	e.putMarks(int(r), p.marks[p.moff[i]:p.moff[i+1]], update, ok)
 
 	ev := p.ev[p.off[i]:p.off[i+1]]
 	var seg *events

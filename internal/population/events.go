@@ -10,8 +10,6 @@ import (
 	"github.com/wholecare/wholecare/internal/record"
 	"github.com/wholecare/wholecare/internal/registry"
 	"github.com/wholecare/wholecare/internal/risk"
-	"github.com/wholecare/wholecare/internal/riskmodel"
-	"github.com/wholecare/wholecare/internal/segment"
 )
 
 // An event is one dated fact about a person, as the engine keeps it:
@@ -46,8 +44,13 @@ type preparer struct {
 	off    []int // events of person i are ev[off[i]:off[i+1]]
 	ev     []tmpEvent
 
-	segs []placement // of person i
-	row  []float32   // a feature row, reused
+	// placing says whether prepare places people (Update) or leaves it to
+	// a Recompute (Build).
+	placing bool
+	segs    []placement // of person i
+	pl      *placer
+	marks   []risk.Mark // person i's are marks[moff[i]:moff[i+1]]
+	moff    []int
 
 	local map[int64]int
 	pid   []int // person (local index) of each raw event
@@ -55,56 +58,33 @@ type preparer struct {
 	cache map[record.Coding][]uint16
 }
 
-// placement is where the segment rules put one person.
-type placement struct {
-	kaiser      segment.Level
-	bridges     segment.Bridges
-	nwl         segment.Group
-	score, prev float32 // NaN when not scored
-}
-
-// place runs the segment rules for every person of b, on the engine's
-// clock.
+// place makes the marks of every person of b and, when placing, places
+// them on the engine's clock.
 func (p *preparer) place(b *record.Batch) error {
 	p.e.mu.RLock()
 	now := p.e.clock()
 	p.e.mu.RUnlock()
 	p.segs = p.segs[:0]
+	p.marks, p.moff = p.marks[:0], append(p.moff[:0], 0)
 	for _, r := range risk.Records(b) {
-		f, err := p.e.seg.FactsOf(&r, now)
+		lo := len(p.marks)
+		p.marks = p.e.appendMarks(p.marks, &r)
+		p.moff = append(p.moff, len(p.marks))
+		if !p.placing {
+			continue
+		}
+		per := normalPerson(r.Person)
+		pl, err := p.pl.place(&per, p.marks[lo:], now)
 		if err != nil {
 			return err
-		}
-		pl := placement{kaiser: segment.Kaiser(&f).Segment, bridges: segment.BridgesOf(&f).Segment, nwl: segment.NWL(&f).Segment,
-			score: nan32, prev: nan32}
-		if p.e.model != nil {
-			if pl.score, err = p.risk(&r, now); err != nil {
-				return err
-			}
-			if pl.prev, err = p.risk(&r, now.AddDate(0, -1, 0)); err != nil {
-				return err
-			}
 		}
 		p.segs = append(p.segs, pl)
 	}
 	return nil
 }
 
-// risk is the model's 12-month emergency admission risk for r as of day
-// at, NaN for someone the model does not score then.
-func (p *preparer) risk(r *risk.Record, at time.Time) (float32, error) {
-	if !riskmodel.Eligible(r.Person, at) {
-		return nan32, nil
-	}
-	p.row = slices.Grow(p.row[:0], p.e.feats.Width())[:p.e.feats.Width()]
-	if err := p.e.feats.Row(riskmodel.Person{Record: r}, at, p.row); err != nil {
-		return nan32, err
-	}
-	return float32(p.e.model.Risk(p.row)), nil
-}
-
 func newPreparer(e *Engine) *preparer {
-	return &preparer{e: e, local: map[int64]int{}, cache: map[record.Coding][]uint16{}}
+	return &preparer{e: e, placing: true, pl: e.newPlacer(), local: map[int64]int{}, cache: map[record.Coding][]uint16{}}
 }
 
 // conceptsOf maps a code to engine concept numbers, caching by code.

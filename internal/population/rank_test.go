@@ -13,7 +13,7 @@ import (
 
 // trainedModel trains the risk model on src's people, as wholecare risk
 // train does, with a year's temporal split ending at testNow.
-func trainedModel(t *testing.T, src *fakeSource) (*riskmodel.Model, *riskmodel.Builder) {
+func trainedModel(t testing.TB, src *fakeSource) (*riskmodel.Model, *riskmodel.Builder) {
 	t.Helper()
 	set := mustSet(t)
 	sc, err := risk.New(set)

@@ -3,6 +3,8 @@ package population
 import (
 	"time"
 	"unsafe"
+
+	"github.com/wholecare/wholecare/internal/risk"
 )
 
 // Stats describes the engine's size. Bytes are what the engine's own
@@ -21,10 +23,15 @@ type Stats struct {
 	BitmapBytes int64
 	EventBytes  int64
 	IndexBytes  int64
+
+	Marks     int   // marks referenced by a person (see Recompute)
+	MarkBytes int64 // what the marks hold
 }
 
 // Bytes is the engine's estimated total size.
-func (s Stats) Bytes() int64 { return s.ColumnBytes + s.BitmapBytes + s.EventBytes + s.IndexBytes }
+func (s Stats) Bytes() int64 {
+	return s.ColumnBytes + s.BitmapBytes + s.EventBytes + s.IndexBytes + s.MarkBytes
+}
 
 // Stats reports the engine's size.
 func (e *Engine) Stats() Stats {
@@ -39,8 +46,11 @@ func (e *Engine) Stats() Stats {
 		Practices:    len(e.practices) - 1,
 	}
 	s.Events = e.base.len() + e.extra.len() - e.wasted
-	s.ColumnBytes = int64(cap(e.id))*8 + int64(cap(e.birth)+cap(e.death)+cap(e.start)+cap(e.end))*4 +
-		int64(cap(e.practice))*2 + int64(cap(e.sex)+cap(e.imd)+cap(e.kaiser)+cap(e.bridges)+cap(e.nwl)+cap(e.risk))
+	s.ColumnBytes = int64(cap(e.id))*8 + int64(cap(e.birth)+cap(e.death)+cap(e.start)+cap(e.end)+cap(e.mstart)+cap(e.mend))*4 +
+		int64(cap(e.practice))*2 + int64(cap(e.sex)+cap(e.imd)+cap(e.kaiser)+cap(e.bridges)+cap(e.nwl)+cap(e.risk)) +
+		int64(cap(e.krule)+cap(e.brule)+cap(e.grule)+cap(e.efi)+cap(e.cci)) + int64(cap(e.score)+cap(e.prev))*4
+	s.Marks = len(e.marks.base) + len(e.marks.extra) - e.mwasted
+	s.MarkBytes = int64(cap(e.marks.base)+cap(e.marks.extra)) * int64(unsafe.Sizeof(risk.Mark{}))
 	s.BitmapBytes = int64(cap(e.live)) * 8
 	for i := range e.present {
 		s.BitmapBytes += int64(cap(e.present[i])+cap(e.any[i])) * 8

@@ -7,7 +7,11 @@
 // `now` it is asked about: nothing here reads the clock, the environment or
 // a store, holds mutable package state or logs. Rows dated after `now` (or,
 // for LACE, after the discharge) are ignored, so a score can be recomputed
-// as it stood on any past day. The package must never import database,
+// as it stood on any past day. Scorer.AppendMarks condenses a record into
+// marks (risk.Mark: the earliest row of each deficit and condition, each
+// medicine's current spans) from which EFICount and CharlsonScore give the
+// same eFI and Charlson on any day without the record; the population
+// engine recomputes everyone from them. The package must never import database,
 // HTTP or UI packages (internal/archtest enforces it).
 //
 // Conditions are recognised through concepts (internal/codes), never raw

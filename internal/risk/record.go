@@ -175,27 +175,32 @@ func (s *Scorer) scan(r *Record, until time.Time, f *findings) {
 	}
 }
 
-// match notes ev under every deficit and condition c belongs to. A SNOMED
-// code of ours is one map lookup; anything else (ICD-10 by prefix, FHIR
-// system URIs, stray spaces) goes through the code set.
+// match notes ev under every deficit and condition c belongs to.
 func (s *Scorer) match(c record.Coding, ev Evidence, f *findings) {
 	if c.Code == "" {
 		return
 	}
-	var m mask
-	if c.System == record.SNOMED && strings.TrimSpace(c.Code) == c.Code {
-		m = s.snomed[c.Code]
-	} else {
-		for _, concept := range s.codes.ConceptsOf(c.System, c.Code) {
-			m = m.or(s.concepts[concept])
-		}
-	}
+	m := s.maskOf(c)
 	for b := m.efi; b != 0; b &= b - 1 {
 		f.efi[bits.TrailingZeros64(b)].note(ev)
 	}
 	for b := m.cci; b != 0; b &= b - 1 {
 		f.cci[bits.TrailingZeros32(b)].note(ev)
 	}
+}
+
+// maskOf is every deficit and condition c belongs to. A SNOMED code of
+// ours is one map lookup; anything else (ICD-10 by prefix, FHIR system
+// URIs, stray spaces) goes through the code set.
+func (s *Scorer) maskOf(c record.Coding) mask {
+	var m mask
+	if c.System == record.SNOMED && strings.TrimSpace(c.Code) == c.Code {
+		return s.snomed[c.Code]
+	}
+	for _, concept := range s.codes.ConceptsOf(c.System, c.Code) {
+		m = m.or(s.concepts[concept])
+	}
+	return m
 }
 
 func checkNow(score string, now time.Time) error {

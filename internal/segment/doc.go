@@ -9,6 +9,9 @@
 // person.
 //
 // The package reads Facts, a small summary of one person's record on one
-// day, built by Reader.FactsOf from the same record the risk scores read. It never
-// imports database, HTTP or UI packages and never logs person data.
+// day, built by Reader.FactsOf from the same record the risk scores read,
+// or by Reader.FactsAt from the record's marks (Reader.AppendMarks), which
+// the population engine keeps instead of the record; the two agree for
+// rows dated to the second. It never imports database, HTTP or UI packages
+// and never logs person data.
 package segment

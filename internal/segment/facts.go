@@ -70,6 +70,7 @@ type Reader struct {
 	set           *codes.Set
 	scorer        *risk.Scorer
 	want, chronic map[codes.Concept]bool
+	index         map[codes.Concept]uint8 // concept → its place in conceptsRead
 }
 
 // NewReader checks that set defines every concept the rules read. A
@@ -83,7 +84,11 @@ func NewReader(set *codes.Set, scorer *risk.Scorer) (*Reader, error) {
 			return nil, apperr.Ef(apperr.Internal, "segment: the code lists do not define concept %q", c)
 		}
 	}
-	return &Reader{set: set, scorer: scorer, want: conceptSet(conceptsRead), chronic: conceptSet(LongTermConditions)}, nil
+	index := make(map[codes.Concept]uint8, len(conceptsRead))
+	for i, c := range conceptsRead {
+		index[c] = uint8(i)
+	}
+	return &Reader{set: set, scorer: scorer, want: conceptSet(conceptsRead), chronic: conceptSet(LongTermConditions), index: index}, nil
 }
 
 // FactsOf summarises r on day now, computing the eFI for people aged 65

@@ -23,9 +23,14 @@ type Assignment[S any] struct {
 }
 
 func assign[S any](rules []rule[S], f *Facts) Assignment[S] {
-	for _, r := range rules {
-		if r.test(f) {
-			return Assignment[S]{r.segment, r.reason}
+	r := &rules[ruleIndex(rules, f)]
+	return Assignment[S]{r.segment, r.reason}
+}
+
+func ruleIndex[S any](rules []rule[S], f *Facts) int {
+	for i := range rules {
+		if rules[i].test(f) {
+			return i
 		}
 	}
 	// Every scheme ends with a rule that always holds; reaching here is a

@@ -415,6 +415,7 @@ func (g *Generator) emitPerson(r *rand.Rand, p *person, e *emitter) {
 	g.emitAnnual(r, p, e)
 	g.emitImmunisations(r, p, e)
 	g.emitPackage(p, e)
+	g.emitFrailtyDeficits(p, e)
 }
 
 func (g *Generator) emitConditions(p *person, e *emitter) {
