@@ -162,12 +162,14 @@ func (f *fakeStore) CloseAlertsOf(_ context.Context, id int64, _, _ string, _ ti
 
 type owners map[int64][2]int64
 
-func (o owners) AlertOwner(_ context.Context, id int64) (int64, int64, error) {
-	v, ok := o[id]
-	if !ok {
-		return 0, 0, apperr.E(apperr.NotFound, "no person")
+func (o owners) AlertOwners(_ context.Context, ids []int64) (map[int64][2]int64, error) {
+	out := map[int64][2]int64{}
+	for _, id := range ids {
+		if v, ok := o[id]; ok {
+			out[id] = v
+		}
 	}
-	return v[0], v[1], nil
+	return out, nil
 }
 
 type daily struct{}

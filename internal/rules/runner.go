@@ -15,10 +15,11 @@ type Store interface {
 	CloseAlertsOf(ctx context.Context, personID int64, by, note string, now time.Time) (int, error)
 }
 
-// Owners finds who owns a person's work: the team of their registered
-// practice and, when they have a care plan in use, its coordinator.
+// Owners finds who owns people's work: the team of their registered
+// practice and, when they have a care plan in use, its coordinator (team,
+// coordinator); people who do not exist are left out.
 type Owners interface {
-	AlertOwner(ctx context.Context, personID int64) (team, coordinator int64, err error)
+	AlertOwners(ctx context.Context, ids []int64) (map[int64][2]int64, error)
 }
 
 // Runner applies rules: it turns candidates into alerts with owners and
@@ -51,25 +52,27 @@ func (r *Runner) Rule(id string) (*Rule, error) {
 // person with no owner (no registered practice team and no plan
 // coordinator) is left out and counted.
 func (r *Runner) Alerts(ctx context.Context, cs []Candidate) ([]alerts.Alert, int, error) {
+	ids := make([]int64, len(cs))
+	for i, c := range cs {
+		ids[i] = c.PersonID
+	}
+	owners, err := r.owners.AlertOwners(ctx, ids)
+	if err != nil {
+		return nil, 0, err
+	}
 	out := make([]alerts.Alert, 0, len(cs))
 	ownerless := 0
 	for _, c := range cs {
-		team, coord, err := r.owners.AlertOwner(ctx, c.PersonID)
-		if apperr.Is(err, apperr.NotFound) {
-			ownerless++
-			continue
-		}
-		if err != nil {
-			return nil, 0, err
-		}
+		o, ok := owners[c.PersonID]
+		team, coord := o[0], o[1]
+		// An event rule's alert goes to the coordinator of the person's
+		// plan when they have one; a daily rule's to the team, unless the
+		// candidate names someone (the plan whose review is due).
 		assignee := c.Assignee
-		if assignee == 0 && c.Rule.Trigger != Daily {
+		if assignee == 0 && (c.Rule.Trigger != Daily || team == 0) {
 			assignee = coord
 		}
-		if team == 0 && assignee == 0 {
-			assignee = coord
-		}
-		if team == 0 && assignee == 0 {
+		if !ok || (team == 0 && assignee == 0) {
 			ownerless++
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/wholecare/wholecare/internal/apperr"
@@ -27,6 +28,42 @@ func (db *DB) AlertOwner(ctx context.Context, personID int64) (team, coordinator
 		return 0, 0, apperr.Ef(apperr.NotFound, "no person %d", personID)
 	}
 	return t.Int64, c.Int64, classify(err, "finding an alert's owner")
+}
+
+// AlertOwners is AlertOwner for many people at once, 500 a query; people
+// who do not exist are left out of the map.
+func (db *DB) AlertOwners(ctx context.Context, ids []int64) (map[int64][2]int64, error) {
+	if err := db.ready(); err != nil {
+		return nil, err
+	}
+	out := make(map[int64][2]int64, len(ids))
+	for i := 0; i < len(ids); i += 500 {
+		part := ids[i:min(len(ids), i+500)]
+		args := make([]any, len(part))
+		for j, id := range part {
+			args[j] = id
+		}
+		rows, err := db.sql.QueryContext(ctx, db.d.rebind(`SELECT p.person_id,
+			(SELECT MIN(t.id) FROM care_teams t WHERE t.org_id = p.practice_id AND t.kind = 'gp-practice'),
+			(SELECT MAX(c.coordinator_id) FROM careplans c WHERE c.person_id = p.person_id AND c.status IN ('agreed', 'active', 'under-review'))
+			FROM people p WHERE p.person_id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(part)), ",")+`)`), args...)
+		if err != nil {
+			return nil, classify(err, "finding alert owners")
+		}
+		for rows.Next() {
+			var id int64
+			var t, c sql.NullInt64
+			if err := rows.Scan(&id, &t, &c); err != nil {
+				rows.Close()
+				return nil, classify(err, "finding alert owners")
+			}
+			out[id] = [2]int64{t.Int64, c.Int64}
+		}
+		if err := rows.Close(); err != nil {
+			return nil, classify(err, "finding alert owners")
+		}
+	}
+	return out, nil
 }
 
 // OverduePlans lists care plans in use whose next review is before day,
