@@ -68,7 +68,9 @@ func benchRules(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	src := rules.EngineSource{Engine: func() (*population.Engine, error) { return eng, nil }, Gaps: gaps,
-		Plans: func(ctx context.Context, now time.Time) ([]rules.Overdue, error) { return db.OverduePlans(ctx, now, rules.MaxDaily) }}
+		Plans: func(ctx context.Context, now time.Time) ([]rules.Overdue, error) {
+			return db.OverduePlans(ctx, now, rules.MaxDaily)
+		}}
 	for run := 1; run <= 2; run++ {
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintf(tw, "run %d: rule\tcandidates\traised\townerless\ttime\t\n", run)

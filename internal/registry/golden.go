@@ -15,6 +15,16 @@ type SourceRecord struct {
 	Person
 }
 
+// SameDemographics reports whether a and b say the same about a person:
+// every field of the golden record, the NHS number's status included. Who
+// the person is, which source sent them and when are not compared.
+func SameDemographics(a, b *Person) bool {
+	return a.NHSNumber == b.NHSNumber && a.NHSNumberStatus == b.NHSNumberStatus &&
+		a.GivenName == b.GivenName && a.FamilyName == b.FamilyName && a.BirthDate.Equal(b.BirthDate) &&
+		a.Sex == b.Sex && a.Postcode == b.Postcode && a.IMDDecile == b.IMDDecile && a.Ethnicity == b.Ethnicity &&
+		a.PracticeID == b.PracticeID && a.DateOfDeath.Equal(b.DateOfDeath)
+}
+
 // Field names one demographic field of the golden record. The NHS number
 // and its status are one field: a status only means something with the
 // number it describes.

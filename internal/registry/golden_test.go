@@ -245,3 +245,36 @@ func TestCheckMerge(t *testing.T) {
 		}
 	}
 }
+
+func TestSameDemographics(t *testing.T) {
+	base := Person{ID: 1, NHSNumber: "9434765919", NHSNumberStatus: NHSVerified, GivenName: "Ann", FamilyName: "Lee",
+		BirthDate: day(1950, 5, 6), Sex: Female, Postcode: "LS1 4AP", IMDDecile: 3, Ethnicity: "A", PracticeID: "B86001",
+		Source: "hl7v2:pas", ReceivedAt: day(2025, 1, 6)}
+	tests := []struct {
+		name   string
+		change func(p *Person)
+		want   bool
+	}{
+		{"identical", func(p *Person) {}, true},
+		{"another person, source and time", func(p *Person) { p.ID, p.Source, p.ReceivedAt = 2, "fhir:gp", day(2025, 2, 1) }, true},
+		{"the same birth date in another zone", func(p *Person) { p.BirthDate = p.BirthDate.In(time.FixedZone("X", 3600)) }, true},
+		{"NHS number", func(p *Person) { p.NHSNumber = "4010232137" }, false},
+		{"NHS number status", func(p *Person) { p.NHSNumberStatus = NHSUnverified }, false},
+		{"given name", func(p *Person) { p.GivenName = "Anne" }, false},
+		{"family name", func(p *Person) { p.FamilyName = "Leigh" }, false},
+		{"birth date", func(p *Person) { p.BirthDate = day(1950, 5, 7) }, false},
+		{"sex", func(p *Person) { p.Sex = Unknown }, false},
+		{"postcode", func(p *Person) { p.Postcode = "LS6 2AB" }, false},
+		{"IMD decile", func(p *Person) { p.IMDDecile = 4 }, false},
+		{"ethnicity", func(p *Person) { p.Ethnicity = "Z" }, false},
+		{"practice", func(p *Person) { p.PracticeID = "" }, false},
+		{"date of death", func(p *Person) { p.DateOfDeath = day(2025, 1, 1) }, false},
+	}
+	for _, tt := range tests {
+		p := base
+		tt.change(&p)
+		if got := SameDemographics(&base, &p); got != tt.want {
+			t.Errorf("%s: SameDemographics = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -42,14 +42,14 @@ func inKeys[K string | int64](d dialect, col string, keys []K) (string, []any) {
 
 // lookup runs query (whose one %s is replaced by the key condition) for
 // keys, a chunk at a time, after the leading arguments lead, and calls scan
-// on every row. The query varies in length on SQLite, so it bypasses the
-// statement cache.
+// on every row. The query varies in length on SQLite: only short lists go
+// through the statement cache (see smallList).
 func lookup[K string | int64](ctx context.Context, a *applier, query, col string, lead []any, keys []K, scan func(scanner) error) error {
 	for len(keys) > 0 {
 		n := min(len(keys), a.db.d.lookupChunk())
 		cond, args := inKeys(a.db.d, col, keys[:n])
 		keys = keys[n:]
-		rows, err := a.tx.Tx.QueryContext(ctx, a.db.d.rebind(strings.Replace(query, "%s", cond, 1)), append(lead[:len(lead):len(lead)], args...)...)
+		rows, err := a.tx.queryList(ctx, n, a.db.d.rebind(strings.Replace(query, "%s", cond, 1)), append(lead[:len(lead):len(lead)], args...)...)
 		if err != nil {
 			return err
 		}
@@ -96,6 +96,14 @@ func (a *applier) prefetchPeople(ctx context.Context, items []ingest.Item) error
 			})
 		if err != nil {
 			return classify(err, "finding people by source identity")
+		}
+	}
+	for k := range asked {
+		if _, ok := a.persons[k]; !ok {
+			if a.unnamed == nil {
+				a.unnamed = map[identityKey]bool{}
+			}
+			a.unnamed[k] = true
 		}
 	}
 

@@ -53,24 +53,29 @@ func (db *DB) personSourceArgs(r *registry.SourceRecord) []any {
 }
 
 // putPersonSource stores the latest demographics of one (source, local id),
-// replacing what it sent before. The row stays with the person it was first
-// stored for: it moves only with its identity (an A40). An UPDATE, then an
-// INSERT when there was nothing to update: on SQLite an upsert (INSERT …
-// ON CONFLICT) cost twice as much for the common case of a re-sent record.
-func (db *DB) putPersonSource(ctx context.Context, tx queryExecer, r *registry.SourceRecord) error {
+// replacing what it sent before (stored says there is such a row). The row
+// stays with the person it was first stored for: it moves only with its
+// identity (an A40). An UPDATE, or an INSERT when there is nothing to
+// update: on SQLite an upsert (INSERT … ON CONFLICT) cost twice as much for
+// the common case of a re-sent record.
+func (db *DB) putPersonSource(ctx context.Context, tx queryExecer, r *registry.SourceRecord, stored bool) error {
 	d := db.d
-	res, err := tx.ExecContext(ctx, d.rebind(`UPDATE person_sources SET nhs_number = ?, nhs_number_status = ?, given_name = ?,
+	if stored {
+		res, err := tx.ExecContext(ctx, d.rebind(`UPDATE person_sources SET nhs_number = ?, nhs_number_status = ?, given_name = ?,
 		family_name = ?, birth_date = ?, sex = ?, postcode = ?, imd_decile = ?, ethnicity = ?, practice_id = ?, date_of_death = ?,
 		received_at = ? WHERE source = ? AND local_id = ? AND local_id <> ''`),
-		r.NHSNumber, string(r.NHSNumberStatus), r.GivenName, r.FamilyName, d.date(r.BirthDate), string(r.Sex), r.Postcode,
-		int64(r.IMDDecile), r.Ethnicity, r.PracticeID, d.date(r.DateOfDeath), d.instant(r.ReceivedAt), r.Source, r.LocalID)
-	if err != nil {
-		return classify(err, "storing a source's demographics")
+			r.NHSNumber, string(r.NHSNumberStatus), r.GivenName, r.FamilyName, d.date(r.BirthDate), string(r.Sex), r.Postcode,
+			int64(r.IMDDecile), r.Ethnicity, r.PracticeID, d.date(r.DateOfDeath), d.instant(r.ReceivedAt), r.Source, r.LocalID)
+		if err != nil {
+			return classify(err, "storing a source's demographics")
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return classify(err, "storing a source's demographics")
+		}
+		// Deleted since it was read (by another transaction, on
+		// PostgreSQL): store it anew.
 	}
-	if n, err := res.RowsAffected(); err != nil || n > 0 {
-		return classify(err, "storing a source's demographics")
-	}
-	_, err = tx.ExecContext(ctx, d.rebind(`INSERT INTO person_sources (`+personSourceCols+`)
+	_, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO person_sources (`+personSourceCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), db.personSourceArgs(r)...)
 	return classify(err, "storing a source's demographics")
 }

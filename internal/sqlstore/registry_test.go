@@ -234,6 +234,43 @@ func runRegistryContract(t *testing.T, open func(t *testing.T) *DB) {
 		}
 	})
 
+	t.Run("re-sent demographics change nothing unless they differ", func(t *testing.T) {
+		db := open(t)
+		mustMigrate(t, db)
+		nhs := func(p *registry.Person) { p.NHSNumber, p.NHSNumberStatus = "9434765919", registry.NHSVerified }
+		pid := mustApply(t, db, demog("hl7v2:pas", "R1", regDay, nhs))[0].PersonID
+		if out := mustApply(t, db, demog("fhir:gp-emis", "G1", regDay.Add(time.Hour), nhs)); out[0].PersonID != pid {
+			t.Fatalf("the GP's record went to person %d, want %d", out[0].PersonID, pid)
+		}
+		before := snapshot(t, db)
+		// The same demographics later, alone and twice in one call (as a
+		// feed's A02, A08 and A03 re-send the A01's PID).
+		mustApply(t, db, demog("hl7v2:pas", "R1", regDay.Add(2*time.Hour), nhs))
+		mustApply(t, db, demog("hl7v2:pas", "R1", regDay.Add(3*time.Hour), nhs), demog("fhir:gp-emis", "G1", regDay.Add(3*time.Hour), nhs))
+		if diff := cmp.Diff(before, snapshot(t, db)); diff != "" {
+			t.Errorf("unchanged demographics changed the store (-before +after):\n%s", diff)
+		}
+		g := checkGolden(t, db, pid)
+		if s := g.Provenance[registry.FieldGivenName]; s.Source != "fhir:gp-emis" || !s.ReceivedAt.Equal(regDay.Add(time.Hour)) {
+			t.Errorf("given name from %+v, want the GP's record of %s", s, regDay.Add(time.Hour))
+		}
+		// A change, even of one field, is kept and chosen (both records are
+		// verified: the newer wins).
+		mustApply(t, db, demog("hl7v2:pas", "R1", regDay.Add(4*time.Hour), func(p *registry.Person) { nhs(p); p.Postcode = "LS6 2AB" }))
+		g = checkGolden(t, db, pid)
+		if g.Person.Postcode != "LS6 2AB" || !g.Person.ReceivedAt.Equal(regDay.Add(4*time.Hour)) {
+			t.Errorf("golden record after a new postcode = %+v", g.Person)
+		}
+		if s := g.Provenance[registry.FieldPostcode]; s.Source != "hl7v2:pas" || s.LocalID != "R1" || !s.ReceivedAt.Equal(regDay.Add(4*time.Hour)) {
+			t.Errorf("postcode from %+v, want the hospital's record of %s", s, regDay.Add(4*time.Hour))
+		}
+		// Sending the old demographics again is a change too.
+		mustApply(t, db, demog("hl7v2:pas", "R1", regDay.Add(5*time.Hour), nhs))
+		if g := checkGolden(t, db, pid); g.Person.Postcode != "" || !g.Person.ReceivedAt.Equal(regDay.Add(5*time.Hour)) {
+			t.Errorf("golden record after the postcode was withdrawn = %+v", g.Person)
+		}
+	})
+
 	t.Run("merge and unmerge round-trip exactly", func(t *testing.T) {
 		// control sees the same data arrive without the merge; test merges,
 		// receives the data, and unmerges. They must then be identical.

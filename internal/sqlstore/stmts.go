@@ -91,6 +91,23 @@ func (t *cachedTx) QueryRowContext(ctx context.Context, query string, args ...an
 	return s.QueryRowContext(ctx, args...)
 }
 
+// smallList is the most keys an IN list may hold and still go through
+// the statement cache. An HL7 v2 message's lookups (its person, its
+// encounter, its golden record) name one key each, and compiling those
+// statements afresh for every message cost about a quarter of the ADT
+// path's CPU; an import's lists are hundreds of keys long and vary in
+// length, and caching them would keep a compiled statement for each length.
+const smallList = 8
+
+// queryList runs query, whose IN list has keys keys, compiled once when
+// the list is small (see smallList) and afresh otherwise.
+func (t *cachedTx) queryList(ctx context.Context, keys int, query string, args ...any) (*sql.Rows, error) {
+	if keys <= smallList {
+		return t.QueryContext(ctx, query, args...)
+	}
+	return t.Tx.QueryContext(ctx, query, args...)
+}
+
 // warm compiles, for the whole DB, the statements that transactions
 // compiled for themselves since the last call. It must be called holding
 // no connection: database/sql compiles a new statement on a free one, and
