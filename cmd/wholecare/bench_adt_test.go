@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,6 +79,11 @@ func TestBenchADTCommand(t *testing.T) {
 // through the MLLP listener, the feed and the store.
 func BenchmarkADTOverMLLP(b *testing.B) {
 	cfg := config{db: "sqlite:" + filepath.Join(b.TempDir(), "adt.db")}
+	// WHOLECARE_BENCH_DB receives into an existing store instead (a copy of
+	// a large registry, say), so the path can be profiled at size.
+	if dsn := os.Getenv("WHOLECARE_BENCH_DB"); dsn != "" {
+		cfg.db = dsn
+	}
 	log := slog.New(slog.DiscardHandler)
 	db, err := openMigrated(b.Context(), cfg, log)
 	if err != nil {
