@@ -68,7 +68,7 @@ func oracleOf(set *codes.Set, b *record.Batch) oracle {
 		}
 	}
 	for _, r := range b.Medications {
-		add(r.Code, r.Start, nil, true)
+		add(r.Code, r.Start, nil, r.Status == record.MedicationActive && r.End.IsZero())
 	}
 	for _, r := range b.Immunisations {
 		if !r.NotGiven {
@@ -178,6 +178,10 @@ func TestEngineMatchesOracle(t *testing.T) {
 		{"latest(obs.systolic_bp, 12m) > 140", func(o oracle, now time.Time) bool {
 			v, ok := o.latest("obs.systolic_bp", 12, now)
 			return ok && v > 140
+		}},
+		// A medicine is present while its course is current.
+		{"has(med.ppi) or has(med.levothyroxine)", func(o oracle, _ time.Time) bool {
+			return o.has("med.ppi") || o.has("med.levothyroxine")
 		}},
 		{"has(copd) and none(copd_review, 12m)", func(o oracle, now time.Time) bool {
 			return o.has("copd") && o.count("proc.copd_review", 12, now) == 0

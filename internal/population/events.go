@@ -21,8 +21,9 @@ import (
 //   - an encounter at its start, as its class's pseudo-concept (value: the
 //     length of stay in days for an admission that has ended), and its
 //     diagnosis's concepts;
-//   - a medication at its start, an immunisation given (not a declined
-//     one) on its date, a procedure on its date.
+//   - a medication at its start (it makes the concept present while the
+//     course is current: active with no end), an immunisation given (not a
+//     declined one) on its date, a procedure on its date.
 //
 // A code in several concepts makes one event per concept; a code in none
 // makes none. Rows without a date are kept with an unknown day: they make
@@ -182,7 +183,11 @@ func (p *preparer) prepare(b *record.Batch) error {
 		}
 	}
 	for _, r := range b.Medications {
-		if err := p.add(r.PersonID, r.Code, r.Start, nan32, true); err != nil {
+		// A medicine is present while its course is current, as a
+		// condition is until it is resolved; the start is an event either
+		// way, for windows.
+		present := r.Status == record.MedicationActive && r.End.IsZero()
+		if err := p.add(r.PersonID, r.Code, r.Start, nan32, present); err != nil {
 			return err
 		}
 	}
