@@ -1,6 +1,9 @@
 package fhir
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Resource ids are derived from Wholecare keys so that exporting the same
 // data twice gives the same ids, and an importer can map them back. Person-
@@ -43,4 +46,21 @@ func encounterRef(person, enc int64) Reference {
 		return Reference{}
 	}
 	return ref(TypeEncounter, encounterID(person, enc))
+}
+
+// ParseCareTeamLinkID reads the id of a person's CareTeam placement,
+// "ctp{person}-{team}-{n}".
+func ParseCareTeamLinkID(id string) (person int64, ok bool) {
+	rest, found := strings.CutPrefix(id, "ctp")
+	if !found {
+		return 0, false
+	}
+	parts := strings.Split(rest, "-")
+	if len(parts) != 3 {
+		return 0, false
+	}
+	person, ok1 := positive(parts[0], true)
+	_, ok2 := positive(parts[1], true)
+	n, err := strconv.Atoi(parts[2])
+	return person, ok1 && ok2 && err == nil && n >= 0 && strconv.Itoa(n) == parts[2]
 }

@@ -201,7 +201,7 @@ func New(d Deps) *Handler {
 		h.types[fhir.TypeGroup] = groupType()
 	}
 
-	var extra []CapResource
+	extra := []CapResource{careTeamCap}
 	if d.Protocols != nil && d.Codes != nil {
 		extra = append(extra, planDefinitionCap)
 	}

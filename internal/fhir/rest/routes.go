@@ -18,6 +18,9 @@ func (h *Handler) routes() {
 	h.mux.Handle("DELETE "+p+"/$export-status/{job}", h.serve(h.handleExportDelete))
 	h.mux.Handle("GET "+p+"/$export-file/{job}/{file}", h.serve(h.handleExportFile))
 	h.mux.Handle("GET "+p+"/Patient/{id}/$everything", h.serve(h.handleEverything))
+	h.mux.Handle("GET "+p+"/CareTeam", h.serve(h.handleCareTeamSearch))
+	h.mux.Handle("POST "+p+"/CareTeam/_search", h.serve(h.handleCareTeamSearch))
+	h.mux.Handle("GET "+p+"/CareTeam/{id}", h.serve(h.handleCareTeamRead))
 	h.mux.Handle("POST "+p+"/Patient/$match", h.serve(h.handleMatch))
 	if h.deps.Protocols != nil && h.deps.Codes != nil {
 		h.mux.Handle("GET "+p+"/PlanDefinition", h.serve(h.handlePlanDefinitionSearch))
