@@ -20,6 +20,9 @@ const (
 	// agreed, active, under-review, closed), which R4's CarePlan.status
 	// cannot tell apart.
 	ExtPlanStatus = "https://wholecare.example/fhir/StructureDefinition/care-plan-status"
+	// ExtCarePlan, on a Goal, names the plan it belongs to (R4's Goal has
+	// no such element; CarePlan.goal points the other way).
+	ExtCarePlan = "https://wholecare.example/fhir/StructureDefinition/goal-care-plan"
 )
 
 // CarePlanID is the resource id of a plan: the person and the plan, so
@@ -97,6 +100,7 @@ type Goal struct {
 	ResourceType      string           `json:"resourceType"`
 	ID                string           `json:"id"`
 	Meta              *VersionedMeta   `json:"meta,omitempty"`
+	Extension         []Extension      `json:"extension,omitempty"`
 	LifecycleStatus   string           `json:"lifecycleStatus"`
 	AchievementStatus *CodeableConcept `json:"achievementStatus,omitempty"`
 	Priority          *CodeableConcept `json:"priority,omitempty"`
@@ -117,6 +121,7 @@ type GoalTarget struct {
 func GoalOf(v careplan.Version, g careplan.Goal) Goal {
 	patient := Reference{Reference: "Patient/" + patientID(v.PersonID)}
 	out := Goal{ResourceType: TypeGoal, ID: GoalID(v.PersonID, v.PlanID, g.ID), Meta: &VersionedMeta{VersionID: strconv.Itoa(v.Number)},
+		Extension:   []Extension{{URL: ExtCarePlan, ValueReference: &Reference{Reference: "CarePlan/" + CarePlanID(v.PersonID, v.PlanID)}}},
 		Description: CodeableConcept{Text: g.Text}, Subject: patient, ExpressedBy: &patient}
 	switch g.Status {
 	case careplan.GoalOnHold:

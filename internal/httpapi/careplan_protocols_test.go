@@ -341,4 +341,38 @@ func TestCarePlanWritesThroughFHIR(t *testing.T) {
 	if err != nil || cur.Plan.Goals[0].Text != "Go home and make my own tea" || cur.Plan.Goals[0].Importance != 9 || cur.Plan.Goals[0].TargetDate != "2025-06-01" {
 		t.Fatalf("plan after the FHIR update: %+v %v", cur.Plan.Goals, err)
 	}
+
+	// A new goal names its plan in an extension; the plan's title and what
+	// matters most change through PUT CarePlan.
+	newGoal := map[string]any{"resourceType": "Goal", "lifecycleStatus": "active", "description": map[string]any{"text": "Sleep through the night"},
+		"subject":   map[string]any{"reference": patient},
+		"extension": []map[string]any{{"url": "https://wholecare.example/fhir/StructureDefinition/goal-care-plan", "valueReference": map[string]any{"reference": "CarePlan/" + created.ID}}}}
+	h["If-Match"] = `W/"3"`
+	status, body = writer.doHeaders("POST", "/fhir/R4/Goal", newGoal, h)
+	if status != http.StatusCreated || !strings.Contains(body, "Sleep through the night") {
+		t.Fatalf("create goal: %d %.300s", status, body)
+	}
+	if errs := schema.Validate([]byte(body)); len(errs) > 0 {
+		t.Fatalf("created Goal not valid: %v", errs)
+	}
+	delete(newGoal, "extension")
+	if status, _ := writer.doHeaders("POST", "/fhir/R4/Goal", newGoal, h); status != http.StatusUnprocessableEntity {
+		t.Fatalf("a goal without its plan: %d", status)
+	}
+	cp["id"], cp["title"], cp["description"] = created.ID, "Home for good", "Staying at home"
+	h["If-Match"] = `W/"3"`
+	if status, _ := writer.doHeaders("PUT", "/fhir/R4/CarePlan/"+created.ID, cp, h); status != http.StatusPreconditionFailed {
+		t.Fatalf("stale plan update: %d", status)
+	}
+	h["If-Match"] = `W/"4"`
+	status, body = writer.doHeaders("PUT", "/fhir/R4/CarePlan/"+created.ID, cp, h)
+	if status != http.StatusOK || !strings.Contains(body, `"title":"Home for good"`) || !strings.Contains(body, `"versionId":"5"`) {
+		t.Fatalf("plan update: %d %.300s", status, body)
+	}
+	if errs := schema.Validate([]byte(body)); len(errs) > 0 {
+		t.Fatalf("updated CarePlan not valid: %v", errs)
+	}
+	if cur, _ := svc.Current(t.Context(), plan.PlanID); len(cur.Plan.Goals) != 2 || cur.Plan.WhatMattersMost != "Staying at home" {
+		t.Fatalf("plan after the FHIR writes: %+v", cur.Plan)
+	}
 }

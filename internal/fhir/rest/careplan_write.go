@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/auth"
@@ -101,10 +102,7 @@ func (h *Handler) handleCarePlanCreate(w http.ResponseWriter, r *http.Request) e
 		Coordinator: careplan.Coordinator{ProfessionalID: coord, Contact: res.Str("author.display")}}
 	v, err := h.deps.PlanWriter.Create(r.Context(), writeActor(r.Context()), person, pl, "created through FHIR")
 	if err != nil {
-		if apperr.Is(err, apperr.Invalid) {
-			return &statusError{status: http.StatusUnprocessableEntity, code: "processing", msg: apperr.Message(err)}
-		}
-		return err
+		return invalidAs422(err)
 	}
 	if err := h.accessed(r, "create", fhir.TypeCarePlan, []int64{person}); err != nil {
 		return err
@@ -140,23 +138,156 @@ func (h *Handler) handleGoalUpdate(w http.ResponseWriter, r *http.Request) error
 	if res.ID() != id {
 		return apperr.Ef(apperr.Invalid, "the Goal's id must be %s, as in the address", id)
 	}
-	v, err := h.deps.CarePlans.Current(r.Context(), plan)
-	if apperr.Is(err, apperr.NotFound) || (err == nil && v.PersonID != person) {
-		return apperr.E(apperr.NotFound, "no Goal with that id")
-	}
+	v, err := h.currentPlan(r.Context(), person, plan, base, fhir.TypeGoal)
 	if err != nil {
 		return err
-	}
-	if v.Number != base {
-		return planWrite(careplan.Stale(base, v.Number))
 	}
 	i := slices.IndexFunc(v.Plan.Goals, func(g careplan.Goal) bool { return g.ID == goal })
 	if i < 0 {
 		return apperr.E(apperr.NotFound, "no Goal with that id")
 	}
-	g := v.Plan.Goals[i]
+	g, err := goalFrom(res, v.Plan.Goals[i])
+	if err != nil {
+		return err
+	}
+	nv, _, err := h.deps.PlanWriter.PutGoal(r.Context(), writeActor(r.Context()), plan, base, g, "goal updated through FHIR")
+	if err != nil {
+		return invalidAs422(planWrite(err))
+	}
+	if err := h.accessed(r, "update", fhir.TypeGoal, []int64{person}); err != nil {
+		return err
+	}
+	j := slices.IndexFunc(nv.Plan.Goals, func(x careplan.Goal) bool { return x.ID == goal })
+	out := fhir.GoalOf(nv, nv.Plan.Goals[j])
+	w.Header().Set("ETag", `W/"`+strconv.Itoa(nv.Number)+`"`)
+	writeJSON(w, http.StatusOK, &out)
+	return nil
+}
+
+// handleCarePlanUpdate serves PUT CarePlan/[id] with If-Match: the plan's
+// title and what matters most (description) as its next version; the rest
+// of the plan is kept. A stale If-Match is 412 and changes nothing.
+func (h *Handler) handleCarePlanUpdate(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	person, plan, ok := fhir.ParseCarePlanID(id)
+	if !ok {
+		return apperr.E(apperr.NotFound, "no CarePlan with that id")
+	}
+	if err := h.deps.Guard.CanWrite(r.Context(), fhir.TypeCarePlan); err != nil {
+		return err
+	}
+	base, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	res, err := h.readResource(w, r, fhir.TypeCarePlan)
+	if err != nil {
+		return err
+	}
+	if res.ID() != id {
+		return apperr.Ef(apperr.Invalid, "the CarePlan's id must be %s, as in the address", id)
+	}
+	cur, err := h.currentPlan(r.Context(), person, plan, base, fhir.TypeCarePlan)
+	if err != nil {
+		return err
+	}
+	content := cur.Plan
+	content.Title, content.WhatMattersMost = res.Str("title"), res.Str("description")
+	nv, err := h.deps.PlanWriter.Update(r.Context(), writeActor(r.Context()), plan, base, content, "title and what matters most updated through FHIR")
+	if err != nil {
+		return invalidAs422(planWrite(err))
+	}
+	if err := h.accessed(r, "update", fhir.TypeCarePlan, []int64{person}); err != nil {
+		return err
+	}
+	cp := fhir.CarePlanOf(nv, time.Time{})
+	w.Header().Set("ETag", `W/"`+strconv.Itoa(nv.Number)+`"`)
+	writeJSON(w, http.StatusOK, &cp)
+	return nil
+}
+
+// handleGoalCreate serves POST Goal: a new goal, in the person's own words
+// (description.text), in the plan the extension ExtCarePlan names
+// (R4's Goal has no element pointing at its plan), based on the plan
+// version If-Match names.
+func (h *Handler) handleGoalCreate(w http.ResponseWriter, r *http.Request) error {
+	if err := h.deps.Guard.CanWrite(r.Context(), fhir.TypeGoal); err != nil {
+		return err
+	}
+	base, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	res, err := h.readResource(w, r, fhir.TypeGoal)
+	if err != nil {
+		return err
+	}
+	var planRef string
+	for _, ext := range res.Root().Member("extension").Items() {
+		if ext.Member("url").Str() == fhir.ExtCarePlan {
+			planRef = ext.Get("valueReference.reference").Str()
+		}
+	}
+	person, plan, ok := fhir.ParseCarePlanID(strings.TrimPrefix(planRef, fhir.TypeCarePlan+"/"))
+	if !ok || !strings.HasPrefix(planRef, fhir.TypeCarePlan+"/") {
+		return &statusError{status: http.StatusUnprocessableEntity, code: "processing",
+			msg: "a new Goal names its plan in the extension " + fhir.ExtCarePlan + " (valueReference CarePlan/cp…)"}
+	}
+	if subj := res.Str("subject.reference"); subj != fhir.TypePatient+"/"+fhir.ResourceID(fhir.TypePatient, person, 0) {
+		return &statusError{status: http.StatusUnprocessableEntity, code: "processing", msg: "Goal.subject must be the plan's patient"}
+	}
+	if _, err := h.currentPlan(r.Context(), person, plan, base, fhir.TypeGoal); err != nil {
+		return err
+	}
+	g, err := goalFrom(res, careplan.Goal{})
+	if err != nil {
+		return err
+	}
+	nv, gid, err := h.deps.PlanWriter.PutGoal(r.Context(), writeActor(r.Context()), plan, base, g, "goal added through FHIR")
+	if err != nil {
+		return invalidAs422(planWrite(err))
+	}
+	if err := h.accessed(r, "create", fhir.TypeGoal, []int64{person}); err != nil {
+		return err
+	}
+	j := slices.IndexFunc(nv.Plan.Goals, func(x careplan.Goal) bool { return x.ID == gid })
+	out := fhir.GoalOf(nv, nv.Plan.Goals[j])
+	w.Header().Set("Location", h.base(r)+"/Goal/"+out.ID)
+	w.Header().Set("ETag", `W/"`+strconv.Itoa(nv.Number)+`"`)
+	writeJSON(w, http.StatusCreated, &out)
+	return nil
+}
+
+// currentPlan reads a plan's current version for a write based on base:
+// NotFound when the plan is not the person's, 412 when base is stale.
+func (h *Handler) currentPlan(ctx context.Context, person, plan int64, base int, typ string) (careplan.Version, error) {
+	v, err := h.deps.CarePlans.Current(ctx, plan)
+	if apperr.Is(err, apperr.NotFound) || (err == nil && v.PersonID != person) {
+		return v, apperr.Ef(apperr.NotFound, "no %s with that id", typ)
+	}
+	if err != nil {
+		return v, err
+	}
+	if v.Number != base {
+		return v, planWrite(careplan.Stale(base, v.Number))
+	}
+	return v, nil
+}
+
+// invalidAs422 answers a plan's own validation errors with 422: the FHIR
+// was well formed, but the plan cannot take it.
+func invalidAs422(err error) error {
+	if apperr.Is(err, apperr.Invalid) {
+		return unprocessable(err)
+	}
+	return err
+}
+
+// goalFrom reads a Goal's words, lifecycle status, target date and
+// priority onto g.
+func goalFrom(res *fhir.Resource, g careplan.Goal) (careplan.Goal, error) {
 	if g.Text = strings.TrimSpace(res.Str("description.text")); g.Text == "" {
-		return &statusError{status: http.StatusUnprocessableEntity, code: "processing", msg: "Goal.description.text is the goal in the person's own words: required"}
+		return g, &statusError{status: http.StatusUnprocessableEntity, code: "processing", msg: "Goal.description.text is the goal in the person's own words: required"}
 	}
 	switch st := res.Str("lifecycleStatus"); st {
 	case "active", "planned", "proposed", "accepted":
@@ -168,7 +299,7 @@ func (h *Handler) handleGoalUpdate(w http.ResponseWriter, r *http.Request) error
 	case "cancelled", "rejected":
 		g.Status = careplan.GoalStopped
 	default:
-		return &statusError{status: http.StatusUnprocessableEntity, code: "processing", msg: "Goal.lifecycleStatus " + safeToken(st) + " cannot be kept in a plan"}
+		return g, &statusError{status: http.StatusUnprocessableEntity, code: "processing", msg: "Goal.lifecycleStatus " + safeToken(st) + " cannot be kept in a plan"}
 	}
 	g.TargetDate = careplan.Date(res.Str("target[0].dueDate"))
 	switch res.Str("priority.coding[0].code") {
@@ -185,19 +316,5 @@ func (h *Handler) handleGoalUpdate(w http.ResponseWriter, r *http.Request) error
 			g.Importance = 2
 		}
 	}
-	nv, _, err := h.deps.PlanWriter.PutGoal(r.Context(), writeActor(r.Context()), plan, base, g, "goal updated through FHIR")
-	if err != nil {
-		if apperr.Is(err, apperr.Invalid) {
-			return &statusError{status: http.StatusUnprocessableEntity, code: "processing", msg: apperr.Message(err)}
-		}
-		return planWrite(err)
-	}
-	if err := h.accessed(r, "update", fhir.TypeGoal, []int64{person}); err != nil {
-		return err
-	}
-	j := slices.IndexFunc(nv.Plan.Goals, func(x careplan.Goal) bool { return x.ID == goal })
-	out := fhir.GoalOf(nv, nv.Plan.Goals[j])
-	w.Header().Set("ETag", `W/"`+strconv.Itoa(nv.Number)+`"`)
-	writeJSON(w, http.StatusOK, &out)
-	return nil
+	return g, nil
 }

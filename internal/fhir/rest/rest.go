@@ -208,8 +208,8 @@ func New(d Deps) *Handler {
 	if d.CarePlans != nil {
 		caps := slices.Clone(planCaps)
 		if d.PlanWriter != nil {
-			caps[0].Interaction = append(slices.Clone(caps[0].Interaction), CapInteraction{Code: "create"})
-			caps[1].Interaction = append(slices.Clone(caps[1].Interaction), CapInteraction{Code: "update"})
+			caps[0].Interaction = append(slices.Clone(caps[0].Interaction), CapInteraction{Code: "create"}, CapInteraction{Code: "update"})
+			caps[1].Interaction = append(slices.Clone(caps[1].Interaction), CapInteraction{Code: "create"}, CapInteraction{Code: "update"})
 		}
 		extra = append(extra, caps...)
 	}

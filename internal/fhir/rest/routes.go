@@ -43,6 +43,8 @@ func (h *Handler) routes() {
 		if h.deps.PlanWriter != nil {
 			h.mux.Handle("POST "+p+"/CarePlan", h.serve(h.handleCarePlanCreate))
 			h.mux.Handle("PUT "+p+"/Goal/{id}", h.serve(h.handleGoalUpdate))
+			h.mux.Handle("POST "+p+"/Goal", h.serve(h.handleGoalCreate))
+			h.mux.Handle("PUT "+p+"/CarePlan/{id}", h.serve(h.handleCarePlanUpdate))
 		}
 	}
 	if h.deps.Alerts != nil {
