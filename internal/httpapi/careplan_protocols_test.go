@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -374,5 +375,66 @@ func TestCarePlanWritesThroughFHIR(t *testing.T) {
 	}
 	if cur, _ := svc.Current(t.Context(), plan.PlanID); len(cur.Plan.Goals) != 2 || cur.Plan.WhatMattersMost != "Staying at home" {
 		t.Fatalf("plan after the FHIR writes: %+v", cur.Plan)
+	}
+}
+
+// The plan page edits goals in the person's words and About Me with
+// plain forms (CSRF token, Post/Redirect/Get); a form based on an old
+// version changes nothing and says so.
+func TestPlanPageForms(t *testing.T) {
+	w := newTrustWorld(t)
+	w.addUser("form.coord", auth.CareCoordinator)
+	w.addUser("form.person", auth.ServiceUser)
+	coord, me := w.signIn("form.coord"), w.signIn("form.person")
+	v := w.planFor(w.related)
+	page := fmt.Sprintf("/careplans/%d", v.PlanID)
+	status, body := coord.do("GET", page, nil)
+	if status != http.StatusOK || !strings.Contains(body, `name="csrf_token" value="`+coord.csrf+`"`) || !strings.Contains(body, "Add the goal") {
+		t.Fatalf("coordinator's page: %d %.300s", status, body)
+	}
+	form := func(c *client, path string, vals map[string]string) (int, string) {
+		t.Helper()
+		f := url.Values{}
+		for k, v := range vals {
+			f.Set(k, v)
+		}
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", w.ts.URL+path, strings.NewReader(f.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := c.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		return res.StatusCode, res.Header.Get("Location")
+	}
+	based := fmt.Sprint(v.Number)
+	if status, _ := form(coord, page+"/goals", map[string]string{"text": "Swim again", "based_on": based}); status != http.StatusForbidden {
+		t.Fatalf("a form without the CSRF token: %d", status)
+	}
+	status, loc := form(coord, page+"/goals", map[string]string{"csrf_token": coord.csrf, "text": "Swim again", "based_on": based})
+	if status != http.StatusSeeOther || loc != page {
+		t.Fatalf("add a goal: %d %s", status, loc)
+	}
+	status, loc = form(coord, page+"/goals/g1", map[string]string{"csrf_token": coord.csrf, "text": "Old words", "based_on": based})
+	if status != http.StatusSeeOther || loc != page+"?error=stale" {
+		t.Fatalf("a stale form: %d %s", status, loc)
+	}
+	if _, body := coord.do("GET", page+"?error=stale", nil); !strings.Contains(body, "Someone else changed the plan") {
+		t.Fatal("the stale message is not shown")
+	}
+	status, body = me.do("GET", page, nil)
+	if status != http.StatusOK || !strings.Contains(body, "Write about me") || strings.Contains(body, "Add the goal") || !strings.Contains(body, "Swim again") {
+		t.Fatalf("the person's page: %d %.300s", status, body)
+	}
+	cur, _ := careplan.NewService(w.db, w.clock.now).Current(t.Context(), v.PlanID)
+	status, loc = form(me, page+"/about-me", map[string]string{"csrf_token": me.csrf, "most_important": "My dog, Bramble", "based_on": fmt.Sprint(cur.Number)})
+	if status != http.StatusSeeOther || loc != page {
+		t.Fatalf("About me: %d %s", status, loc)
+	}
+	if status, _ := form(me, page+"/goals", map[string]string{"csrf_token": me.csrf, "text": "x", "based_on": fmt.Sprint(cur.Number + 1)}); status != http.StatusForbidden {
+		t.Fatalf("a service user adding a goal: %d", status)
+	}
+	if _, body := me.do("GET", page, nil); !strings.Contains(body, "My dog, Bramble") {
+		t.Fatal("About me not saved")
 	}
 }
