@@ -124,21 +124,7 @@ func (h *Handler) handleGoalUpdate(w http.ResponseWriter, r *http.Request) error
 	if !ok {
 		return apperr.E(apperr.NotFound, "no Goal with that id")
 	}
-	if err := h.deps.Guard.CanWrite(r.Context(), fhir.TypeGoal); err != nil {
-		return err
-	}
-	base, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	res, err := h.readResource(w, r, fhir.TypeGoal)
-	if err != nil {
-		return err
-	}
-	if res.ID() != id {
-		return apperr.Ef(apperr.Invalid, "the Goal's id must be %s, as in the address", id)
-	}
-	v, err := h.currentPlan(r.Context(), person, plan, base, fhir.TypeGoal)
+	res, base, v, err := h.planUpdate(w, r, fhir.TypeGoal, id, person, plan)
 	if err != nil {
 		return err
 	}
@@ -173,21 +159,7 @@ func (h *Handler) handleCarePlanUpdate(w http.ResponseWriter, r *http.Request) e
 	if !ok {
 		return apperr.E(apperr.NotFound, "no CarePlan with that id")
 	}
-	if err := h.deps.Guard.CanWrite(r.Context(), fhir.TypeCarePlan); err != nil {
-		return err
-	}
-	base, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	res, err := h.readResource(w, r, fhir.TypeCarePlan)
-	if err != nil {
-		return err
-	}
-	if res.ID() != id {
-		return apperr.Ef(apperr.Invalid, "the CarePlan's id must be %s, as in the address", id)
-	}
-	cur, err := h.currentPlan(r.Context(), person, plan, base, fhir.TypeCarePlan)
+	res, base, cur, err := h.planUpdate(w, r, fhir.TypeCarePlan, id, person, plan)
 	if err != nil {
 		return err
 	}
@@ -256,6 +228,28 @@ func (h *Handler) handleGoalCreate(w http.ResponseWriter, r *http.Request) error
 	w.Header().Set("ETag", `W/"`+strconv.Itoa(nv.Number)+`"`)
 	writeJSON(w, http.StatusCreated, &out)
 	return nil
+}
+
+// planUpdate is the common start of an update of a plan resource: the
+// write scope, If-Match, the strictly decoded body with the address's id,
+// and the plan's current version, which must be the one If-Match names.
+func (h *Handler) planUpdate(w http.ResponseWriter, r *http.Request, typ, id string, person, plan int64) (*fhir.Resource, int, careplan.Version, error) {
+	if err := h.deps.Guard.CanWrite(r.Context(), typ); err != nil {
+		return nil, 0, careplan.Version{}, err
+	}
+	base, err := ifMatch(r)
+	if err != nil {
+		return nil, 0, careplan.Version{}, err
+	}
+	res, err := h.readResource(w, r, typ)
+	if err != nil {
+		return nil, 0, careplan.Version{}, err
+	}
+	if res.ID() != id {
+		return nil, 0, careplan.Version{}, apperr.Ef(apperr.Invalid, "the %s's id must be %s, as in the address", typ, id)
+	}
+	v, err := h.currentPlan(r.Context(), person, plan, base, typ)
+	return res, base, v, err
 }
 
 // currentPlan reads a plan's current version for a write based on base:
