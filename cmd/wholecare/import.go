@@ -20,6 +20,7 @@ import (
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/fhir"
 	"github.com/wholecare/wholecare/internal/ingest"
+	"github.com/wholecare/wholecare/internal/sqlstore"
 )
 
 // importBatch is how many items one store transaction applies.
@@ -65,9 +66,13 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	im.bar = newByteProgress(e.stderr, "importing", "resources", time.Now)
 	im.bar.Set(0, int(total))
 	start := time.Now()
+	// Batches commit without waiting for the disk (see sqlstore.WithBulk);
+	// the flush before the summary makes them durable.
+	ctx = sqlstore.WithBulk(ctx)
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			im.bar.Finish()
+			db.Flush(context.WithoutCancel(ctx))
 			return fmt.Errorf("interrupted: every batch applied so far is complete; importing again finishes the rest")
 		}
 		if err := im.file(ctx, f, total); err != nil {
@@ -76,6 +81,10 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if err := im.retryDeferred(ctx); err != nil {
+		im.bar.Finish()
+		return err
+	}
+	if err := db.Flush(ctx); err != nil {
 		im.bar.Finish()
 		return err
 	}

@@ -119,6 +119,11 @@ func (db *DB) ApplyItems(ctx context.Context, items []ingest.Item, atomic bool, 
 		return nil, classify(err, "applying received data")
 	}
 	defer sqlTx.Rollback()
+	if db.d.postgres && bulk(ctx) {
+		if _, err := sqlTx.ExecContext(ctx, `SET LOCAL synchronous_commit TO OFF`); err != nil {
+			return nil, classify(err, "applying received data")
+		}
+	}
 	tx := db.cached(sqlTx)
 	outs, touched, err := db.applyItems(ctx, conn, tx, items, atomic, now)
 	if err != nil {
