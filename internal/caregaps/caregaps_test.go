@@ -49,6 +49,22 @@ var asOf = time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC)
 
 func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
+// synthEngine generates people (one chunk) and builds an engine of them.
+func synthEngine(t *testing.T, set *codes.Set, seed int64, people int, now time.Time) (*record.Batch, *population.Engine) {
+	t.Helper()
+	g, err := synth.NewGenerator(synth.Spec{Seed: seed, People: people, ChunkSize: people, Now: now, Version: synth.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := new(record.Batch)
+	g.Chunk(0, 1, b)
+	eng, err := population.Build(t.Context(), source{b}, set, now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, eng
+}
+
 func compile(t testing.TB, set *codes.Set) *caregaps.Set {
 	t.Helper()
 	s, err := caregaps.Compile(caregaps.Indicators, func(text string) (population.Expr, error) { return population.Parse(text, set) }, set)
@@ -172,16 +188,7 @@ func TestPopulationAgreesWithPeople(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	g, err := synth.NewGenerator(synth.Spec{Seed: 3, People: 1500, ChunkSize: 1500, Now: now, Version: synth.Version})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b record.Batch
-	g.Chunk(0, 1, &b)
-	eng, err := population.Build(t.Context(), source{&b}, set, now, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, eng := synthEngine(t, set, 3, 1500, now)
 	gaps := compile(t, set)
 	reps, err := gaps.Population(eng, now, 0)
 	if err != nil {
@@ -231,16 +238,7 @@ func TestOpenListsThePeopleWithGaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	g, err := synth.NewGenerator(synth.Spec{Seed: 4, People: 800, ChunkSize: 800, Now: now, Version: synth.Version})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b record.Batch
-	g.Chunk(0, 1, &b)
-	eng, err := population.Build(t.Context(), source{&b}, set, now, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, eng := synthEngine(t, set, 4, 800, now)
 	gaps := compile(t, set)
 	inds, people, err := gaps.Open(eng, now, 100000)
 	if err != nil {

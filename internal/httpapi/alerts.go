@@ -48,6 +48,16 @@ type personBrief struct {
 	NHSNumber  string `json:"nhs_number,omitempty"`
 }
 
+// personBrief is who an item is about, as a list shows them. The caller
+// has already been allowed to see the person.
+func (s *Server) personBrief(ctx context.Context, id int64) (personBrief, error) {
+	pp, err := s.deps.Data.Person(ctx, id)
+	if err != nil {
+		return personBrief{}, err
+	}
+	return personBrief{ID: pp.ID, GivenName: pp.GivenName, FamilyName: pp.FamilyName, BirthDate: day(pp.BirthDate), NHSNumber: pp.NHSNumber}, nil
+}
+
 // handleWorklist serves GET /api/v1/worklist (the caller's own: alerts
 // assigned to them or owned by their care teams) and GET /api/v1/teams/
 // {team}/worklist (one of their teams'). Ordered by priority, then due
@@ -121,12 +131,11 @@ func (s *Server) handleWorklist() handler {
 				hidden++
 				continue
 			}
-			pp, err := s.deps.Data.Person(r.Context(), a.PersonID)
+			pb, err := s.personBrief(r.Context(), a.PersonID)
 			if err != nil {
 				return err
 			}
-			out = append(out, alertView{Alert: a, Person: &personBrief{ID: pp.ID, GivenName: pp.GivenName, FamilyName: pp.FamilyName,
-				BirthDate: day(pp.BirthDate), NHSNumber: pp.NHSNumber}})
+			out = append(out, alertView{Alert: a, Person: &pb})
 		}
 		if err := guard.Accessed(r.Context(), "search", alertType, visible); err != nil {
 			return err

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/wholecare/wholecare/internal/access"
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/careplan"
 )
@@ -69,14 +68,7 @@ var actionPlanPage = template.Must(template.New("action-plan").Funcs(template.Fu
 // text with ?format=text. ?condition=copd shows one plan only.
 func (s *Server) handleActionPlanPage() handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := pathID(r, "id")
-		if err != nil {
-			return err
-		}
-		if _, _, err := s.planAccess(r, id, access.ReadCarePlan, "read"); err != nil {
-			return err
-		}
-		v, err := s.deps.CarePlans.Current(r.Context(), id)
+		v, _, err := s.readCurrentPlan(r)
 		if err != nil {
 			return err
 		}

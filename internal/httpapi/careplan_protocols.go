@@ -30,22 +30,15 @@ func (s *Server) planProtocolProposal(r *http.Request, planID int64, base carepl
 // saying whether the plan already carries it. It changes nothing.
 func (s *Server) handlePlanProtocolProposal() handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := pathID(r, "id")
+		cur, _, err := s.readCurrentPlan(r)
 		if err != nil {
 			return err
 		}
-		if _, _, err := s.planAccess(r, id, access.ReadCarePlan, "read"); err != nil {
-			return err
-		}
-		cur, err := s.deps.CarePlans.Current(r.Context(), id)
+		_, prop, err := s.planProtocolProposal(r, cur.PlanID, cur)
 		if err != nil {
 			return err
 		}
-		_, prop, err := s.planProtocolProposal(r, id, cur)
-		if err != nil {
-			return err
-		}
-		return encode(w, http.StatusOK, map[string]any{"plan_id": id, "based_on": cur.Number, "proposal": prop})
+		return encode(w, http.StatusOK, map[string]any{"plan_id": cur.PlanID, "based_on": cur.Number, "proposal": prop})
 	}
 }
 

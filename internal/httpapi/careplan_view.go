@@ -127,15 +127,7 @@ type planGoalView struct {
 // otherwise. Server-rendered, no script.
 func (s *Server) handlePlanPage() handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := pathID(r, "id")
-		if err != nil {
-			return err
-		}
-		_, p, err := s.planAccess(r, id, access.ReadCarePlan, "read")
-		if err != nil {
-			return err
-		}
-		v, err := s.deps.CarePlans.Current(r.Context(), id)
+		v, p, err := s.readCurrentPlan(r)
 		if err != nil {
 			return err
 		}

@@ -234,16 +234,25 @@ func (s *Server) handleCreatePlan() handler {
 	}
 }
 
+// readCurrentPlan reads the current version of the plan the address
+// names, after the policy has allowed the caller to read it (which
+// audits).
+func (s *Server) readCurrentPlan(r *http.Request) (careplan.Version, *auth.Principal, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return careplan.Version{}, nil, err
+	}
+	_, p, err := s.planAccess(r, id, access.ReadCarePlan, "read")
+	if err != nil {
+		return careplan.Version{}, nil, err
+	}
+	v, err := s.deps.CarePlans.Current(r.Context(), id)
+	return v, p, err
+}
+
 func (s *Server) handlePlanGet() handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := pathID(r, "id")
-		if err != nil {
-			return err
-		}
-		if _, _, err := s.planAccess(r, id, access.ReadCarePlan, "read"); err != nil {
-			return err
-		}
-		v, err := s.deps.CarePlans.Current(r.Context(), id)
+		v, _, err := s.readCurrentPlan(r)
 		if err != nil {
 			return err
 		}

@@ -146,11 +146,11 @@ func (s *Server) showMeeting(w http.ResponseWriter, r *http.Request, status int,
 		}
 		v.Items = append(v.Items, it)
 		if _, ok := v.People[it.PersonID]; !ok {
-			pp, err := s.deps.Data.Person(r.Context(), it.PersonID)
+			pb, err := s.personBrief(r.Context(), it.PersonID)
 			if err != nil {
 				return err
 			}
-			v.People[it.PersonID] = personBrief{ID: pp.ID, GivenName: pp.GivenName, FamilyName: pp.FamilyName, BirthDate: day(pp.BirthDate), NHSNumber: pp.NHSNumber}
+			v.People[it.PersonID] = pb
 		}
 	}
 	if err := guard.Accessed(r.Context(), "search", alertType, visible); err != nil {

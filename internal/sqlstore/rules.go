@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strings"
 	"time"
 
@@ -16,18 +15,15 @@ import (
 // coordinator of a care plan of theirs in use (0 when none). A person who
 // does not exist is NotFound.
 func (db *DB) AlertOwner(ctx context.Context, personID int64) (team, coordinator int64, err error) {
-	if err := db.ready(); err != nil {
+	owners, err := db.AlertOwners(ctx, []int64{personID})
+	if err != nil {
 		return 0, 0, err
 	}
-	var t, c sql.NullInt64
-	err = db.queryRow(ctx, db.d.rebind(`SELECT
-		(SELECT MIN(t.id) FROM care_teams t WHERE t.org_id = p.practice_id AND t.kind = 'gp-practice'),
-		(SELECT MAX(c.coordinator_id) FROM careplans c WHERE c.person_id = p.person_id AND c.status IN ('agreed', 'active', 'under-review'))
-		FROM people p WHERE p.person_id = ?`), personID).Scan(&t, &c)
-	if errors.Is(err, sql.ErrNoRows) {
+	o, ok := owners[personID]
+	if !ok {
 		return 0, 0, apperr.Ef(apperr.NotFound, "no person %d", personID)
 	}
-	return t.Int64, c.Int64, classify(err, "finding an alert's owner")
+	return o[0], o[1], nil
 }
 
 // AlertOwners is AlertOwner for many people at once, 500 a query; people

@@ -3,8 +3,6 @@ package protocols
 import (
 	"context"
 	"fmt"
-	"io/fs"
-	"path"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,24 +61,13 @@ func OpenCatalog(ctx context.Context, store Store, cohort CohortChecker, concept
 }
 
 func shippedDocs(cohort CohortChecker, concept ConceptChecker) ([]Stored, error) {
-	entries, err := fs.ReadDir(shipped, "library")
+	ps, docs, err := readDir(shipped, "library", cohort, concept)
 	if err != nil {
-		return nil, apperr.Wrap(apperr.Internal, err, "protocols: read library")
+		return nil, fmt.Errorf("shipped protocol %w", err)
 	}
-	var out []Stored
-	for _, e := range entries {
-		b, err := fs.ReadFile(shipped, path.Join("library", e.Name()))
-		if err != nil {
-			return nil, apperr.Wrap(apperr.Internal, err, "protocols: read "+e.Name())
-		}
-		p, err := Decode(b)
-		if err == nil {
-			err = p.Validate(cohort, concept)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("shipped protocol %s: %w", e.Name(), err)
-		}
-		out = append(out, Stored{ID: p.ID, Version: p.Version, Document: b, Author: ShippedAuthor})
+	out := make([]Stored, len(ps))
+	for i, p := range ps {
+		out[i] = Stored{ID: p.ID, Version: p.Version, Document: docs[i], Author: ShippedAuthor}
 	}
 	return out, nil
 }

@@ -34,29 +34,40 @@ func Shipped(cohort CohortChecker, concept ConceptChecker) (*Library, error) {
 // LoadFS reads every *.json file in dir of fsys, one protocol version a
 // file, and checks each. A mistake names the file.
 func LoadFS(fsys fs.FS, dir string, cohort CohortChecker, concept ConceptChecker) (*Library, error) {
+	ps, _, err := readDir(fsys, dir, cohort, concept)
+	if err != nil {
+		return nil, err
+	}
+	return build(ps)
+}
+
+// readDir reads and checks every *.json file in dir of fsys, returning
+// each protocol with its document as it was written.
+func readDir(fsys fs.FS, dir string, cohort CohortChecker, concept ConceptChecker) ([]*Protocol, [][]byte, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
-		return nil, apperr.Wrap(apperr.Internal, err, "protocols: read library")
+		return nil, nil, apperr.Wrap(apperr.Internal, err, "protocols: read library")
 	}
 	var ps []*Protocol
+	var docs [][]byte
 	for _, e := range entries {
 		if e.IsDir() || path.Ext(e.Name()) != ".json" {
 			continue
 		}
 		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
-			return nil, apperr.Wrap(apperr.Internal, err, "protocols: read "+e.Name())
+			return nil, nil, apperr.Wrap(apperr.Internal, err, "protocols: read "+e.Name())
 		}
 		p, err := Decode(b)
+		if err == nil {
+			err = p.Validate(cohort, concept)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", e.Name(), err)
+			return nil, nil, fmt.Errorf("%s: %w", e.Name(), err)
 		}
-		if err := p.Validate(cohort, concept); err != nil {
-			return nil, fmt.Errorf("%s: %w", e.Name(), err)
-		}
-		ps = append(ps, p)
+		ps, docs = append(ps, p), append(docs, b)
 	}
-	return build(ps)
+	return ps, docs, nil
 }
 
 // Decode reads one protocol document strictly: an unknown field, a wrong
