@@ -14,6 +14,7 @@ import (
 type config struct {
 	db             string
 	addr           string
+	webDev         string // internal/web on disk: pages re-read at every request
 	mllpAddr       string // "" when the HL7 v2 listener is off
 	mllpSenders    []mllpSender
 	mllpSendersEnv string
@@ -111,6 +112,7 @@ func (c *config) logFlags(fs *flag.FlagSet) {
 
 func (c *config) addrFlag(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", c.addr, "address to listen on, HOST:PORT (env WHOLECARE_ADDR; port 0 picks a free port)")
+	fs.StringVar(&c.webDev, "dev", c.webDev, "development: read page templates and the stylesheet from this internal/web directory at every request")
 }
 
 func (c *config) mllpFlag(fs *flag.FlagSet) {

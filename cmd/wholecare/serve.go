@@ -30,6 +30,7 @@ import (
 	"github.com/wholecare/wholecare/internal/rules"
 	"github.com/wholecare/wholecare/internal/sqlstore"
 	"github.com/wholecare/wholecare/internal/summary"
+	"github.com/wholecare/wholecare/internal/web"
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -167,7 +168,12 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		ln.Close()
 		return err
 	}
-	deps := httpapi.Deps{Log: log, Store: db, Metrics: reg, Version: buildVersion(), Summaries: summaries,
+	pages, err := web.New(web.Options{DevDir: cfg.webDev})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	deps := httpapi.Deps{Log: log, Store: db, Web: pages, Metrics: reg, Version: buildVersion(), Summaries: summaries,
 		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, FHIR: fhirAPI, TLS: tls, Now: time.Now,
 		Registry: db, Reviews: db, Merger: db, Population: pop,
 		Protocols: catalog, Records: db, Codes: set, CareGaps: gaps, CarePlans: plans, Cohorts: db, Scores: db,

@@ -11,6 +11,7 @@ import (
 type Principal struct {
 	UserID         int64
 	Name           string
+	DisplayName    string // how pages name the user; "" for none
 	Role           Role
 	OrgID          string // the organisation the user acts for; "" for none
 	PersonID       int64  // a service user's own record, or the person a carer cares for

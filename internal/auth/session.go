@@ -214,7 +214,7 @@ func principalOf(u User, sess Session) *Principal {
 }
 
 func userPrincipal(u User, via Via) *Principal {
-	return &Principal{UserID: u.ID, Name: u.Name, Role: u.Role, OrgID: u.OrgID, PersonID: u.PersonID,
+	return &Principal{UserID: u.ID, Name: u.Name, DisplayName: u.DisplayName, Role: u.Role, OrgID: u.OrgID, PersonID: u.PersonID,
 		ProfessionalID: u.ProfessionalID, Via: via}
 }
 

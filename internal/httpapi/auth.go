@@ -71,7 +71,10 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Req
 	ctx = access.WithDecisions(auth.WithPrincipal(ctx, p))
 	ctx = context.WithValue(ctx, sessionKey{}, sess)
 	r = r.WithContext(ctx)
-	if unsafeMethod(r.Method) && !(r.Method == http.MethodPost && r.URL.Path == "/api/v1/session") {
+	// Signing in (again) carries no token: it is checked for its origin
+	// instead, and ends the session it arrives on.
+	signingIn := r.Method == http.MethodPost && (r.URL.Path == "/api/v1/session" || r.URL.Path == "/sign-in")
+	if unsafeMethod(r.Method) && !signingIn {
 		sent := r.Header.Get(csrfHeader)
 		if sent == "" && isForm(r) {
 			sent = r.PostFormValue(csrfField)

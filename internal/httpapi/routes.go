@@ -147,8 +147,11 @@ func (s *Server) routes() {
 		s.add("GET /fhir/R4/metadata", public, s.deps.FHIR)
 		s.add("/fhir/R4/", person, s.deps.FHIR)
 	}
-	s.mux.Handle("/", s.serve(func(w http.ResponseWriter, r *http.Request) error {
-		return apperr.E(apperr.NotFound, "no such page: check the address")
+	if s.deps.Web != nil {
+		s.pageRoutes()
+	}
+	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, apperr.E(apperr.NotFound, "no such page: check the address"))
 	}))
 }
 
@@ -167,7 +170,7 @@ func (s *Server) add(pattern string, g guard, h http.Handler) {
 			if strings.HasPrefix(r.URL.Path, "/fhir/") {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="wholecare"`)
 			}
-			writeProblem(w, r, apperr.E(apperr.Unauthenticated, "sign in, or send Authorization: Bearer TOKEN"))
+			s.fail(w, r, apperr.E(apperr.Unauthenticated, "sign in, or send Authorization: Bearer TOKEN"))
 			return
 		}
 		h.ServeHTTP(w, r)

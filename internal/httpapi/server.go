@@ -22,6 +22,7 @@ import (
 	"github.com/wholecare/wholecare/internal/caregaps"
 	"github.com/wholecare/wholecare/internal/codes"
 	"github.com/wholecare/wholecare/internal/metrics"
+	"github.com/wholecare/wholecare/internal/web"
 )
 
 // Pinger is what readiness needs of the store.
@@ -87,6 +88,9 @@ type Deps struct {
 	Rules  Rules
 	// Huddles keeps team huddles (they need Alerts too); nil for none.
 	Huddles Huddles
+
+	// Web draws the pages; nil serves the API only.
+	Web *web.Renderer
 }
 
 // Server is the HTTP handler with its instruments.
@@ -146,7 +150,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r, err := s.authenticate(rec, r)
 	if err != nil {
-		writeProblem(rec, r, err)
+		s.fail(rec, r, err)
 		return
 	}
 	s.mux.ServeHTTP(rec, r)
@@ -200,9 +204,19 @@ func (s *Server) serve(h handler) http.Handler {
 			if apperr.KindOf(err) == apperr.Internal {
 				s.deps.Log.Error("request failed", "route", r.Pattern, "err", err)
 			}
-			writeProblem(w, r, err)
+			s.fail(w, r, err)
 		}
 	})
+}
+
+// fail answers an error the way the caller reads: an error page for a
+// page, problem details for the API and everything else.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if s.deps.Web != nil && isPagePath(r.URL.Path) {
+		s.errorPage(w, r, err)
+		return
+	}
+	writeProblem(w, r, err)
 }
 
 // Status maps an error kind to an HTTP status.

@@ -168,7 +168,7 @@ func newTrustWorld(t testing.TB) *trustWorld {
 	w.srv = New(Deps{Log: slog.New(slog.DiscardHandler), Store: db, Metrics: newMetrics(), Version: "test",
 		Auth: w.authn, Policy: pol, Data: db, Audit: db, Registry: db, FHIR: fhirAPI, Reviews: db, Merger: db, Now: w.clock.now, Summaries: summaries,
 		Protocols: catalog, Records: db, Codes: set, CarePlans: plans, Population: w.pop, Cohorts: db, Scores: db,
-		Alerts: db, Huddles: db})
+		Alerts: db, Huddles: db, Web: mustRenderer(t)})
 	w.ts = httptest.NewServer(w.srv)
 	t.Cleanup(w.ts.Close)
 	return w
@@ -206,10 +206,11 @@ func (w *trustWorld) addUser(name string, role auth.Role) auth.User {
 // client is a caller: a browser with a cookie jar and a CSRF token, or a
 // system client with a bearer token.
 type client struct {
-	w      *trustWorld
-	hc     *http.Client
-	csrf   string
-	bearer string
+	w            *trustWorld
+	hc           *http.Client
+	lastLocation string // the last response's Location header
+	csrf         string
+	bearer       string
 }
 
 func (w *trustWorld) browser() *client {
@@ -250,6 +251,13 @@ func (c *client) do(method, path string, body any) (int, string) {
 	return c.doHeaders(method, path, body, nil)
 }
 
+// doLocation is do that also returns where a redirect points.
+func (c *client) doLocation(method, path string, body any) (int, string, string) {
+	c.w.t.Helper()
+	status, b := c.doHeaders(method, path, body, nil)
+	return status, b, c.lastLocation
+}
+
 func (c *client) doHeaders(method, path string, body any, h map[string]string) (int, string) {
 	c.w.t.Helper()
 	var rd io.Reader
@@ -277,6 +285,7 @@ func (c *client) doHeaders(method, path string, body any, h map[string]string) (
 	if err != nil {
 		c.w.t.Fatal(err)
 	}
+	c.lastLocation = res.Header.Get("Location")
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b)
@@ -422,6 +431,7 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 		"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /api/v1/version": true,
 		"POST /api/v1/session": true, "GET /fhir/R4/metadata": true,
 		"GET /auth/oidc/login": true, "GET /auth/oidc/callback": true,
+		"GET /assets/app.css": true, "GET /{$}": true, "GET /sign-in": true, "POST /sign-in": true,
 	}
 	anon := w.browser()
 	nobody := w.signIn(w.addUser("walk.analyst", auth.Analyst).Name) // signed in, no relationship to anyone
@@ -433,7 +443,7 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 		if path == "" { // a pattern with no method matches every method
 			method, path = "GET", rt.pattern
 		}
-		path = strings.NewReplacer("{id}", fmt.Sprint(w.related), "{cid}", "1", "{protocol}", "copd").Replace(path)
+		path = strings.NewReplacer("{id}", fmt.Sprint(w.related), "{cid}", "1", "{protocol}", "copd", "{$}", "").Replace(path)
 		if strings.HasSuffix(path, "/") {
 			path += "Patient/p" + fmt.Sprint(w.related)
 		}
@@ -443,8 +453,14 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 			}
 			continue
 		}
-		status, body := anon.do(method, path, map[string]string{})
-		if status != http.StatusUnauthorized {
+		status, body, loc := anon.doLocation(method, path, map[string]string{})
+		switch {
+		case isPagePath(path) && method == "GET":
+			// A page sends the browser to sign in, and back afterwards.
+			if status != http.StatusSeeOther || !strings.HasPrefix(loc, "/sign-in?next=") {
+				t.Errorf("%s without signing in: %d to %q, want 303 to /sign-in?next=", rt.pattern, status, loc)
+			}
+		case status != http.StatusUnauthorized:
 			t.Errorf("%s without signing in: %d %.100s, want 401", rt.pattern, status, body)
 		}
 		if rt.guard == person {
