@@ -24,12 +24,13 @@ import (
 
 func runBench(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(e.stdout, "Usage: wholecare bench generate|adt|rules [flags]")
+		fmt.Fprintln(e.stdout, "Usage: wholecare bench generate|adt|rules|pages [flags]")
 		fmt.Fprintln(e.stdout)
 		fmt.Fprintln(e.stdout, "Benchmarks:")
 		fmt.Fprintln(e.stdout, "  generate  time and peak memory to generate and load N synthetic people into SQLite and PostgreSQL")
 		fmt.Fprintln(e.stdout, "  adt       HL7 v2 ADT messages acknowledged per second over concurrent MLLP connections, and ACK latency")
 		fmt.Fprintln(e.stdout, "  rules     the daily run of every scheduled rule and care gap over the population a store holds")
+		fmt.Fprintln(e.stdout, "  pages     server time of every page each demo role reaches from its start page, on the population a store holds")
 		if len(args) == 0 {
 			return &usageError{"bench: name a benchmark (see wholecare bench --help)"}
 		}
@@ -42,6 +43,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return benchADT(ctx, e, args[1:])
 	case "rules":
 		return benchRules(ctx, e, args[1:])
+	case "pages":
+		return benchPages(ctx, e, args[1:])
 	}
 	return &usageError{fmt.Sprintf("bench: unknown benchmark %q (see wholecare bench --help)", args[0])}
 }

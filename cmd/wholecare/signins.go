@@ -87,9 +87,31 @@ var demoAccounts = []demoAccount{
 // printDemoSignIns gives every demo account a fresh random password (so a
 // demo left running somewhere keeps no well-known password) and prints them.
 func printDemoSignIns(ctx context.Context, e *env, db *sqlstore.DB) error {
-	dir, err := db.Directory(ctx)
+	accounts, err := resetDemoSignIns(ctx, db)
 	if err != nil {
 		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(e.stdout, "Demo sign-ins (new passwords every start; synthetic data only):")
+	fmt.Fprintln(tw, "  ROLE\tNAME\tPASSWORD\tSEES")
+	for _, a := range accounts {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", a.role, a.name, a.password, a.sees)
+	}
+	return tw.Flush()
+}
+
+// demoSignIn is a demo account with its new password.
+type demoSignIn struct {
+	role                 auth.Role
+	name, password, sees string
+}
+
+// resetDemoSignIns creates or updates every demo account with a fresh
+// random password and returns them.
+func resetDemoSignIns(ctx context.Context, db *sqlstore.DB) ([]demoSignIn, error) {
+	dir, err := db.Directory(ctx)
+	if err != nil {
+		return nil, err
 	}
 	dd := demoDirectory{d: dir}
 	for _, o := range dir.Organisations {
@@ -100,12 +122,10 @@ func printDemoSignIns(ctx context.Context, e *env, db *sqlstore.DB) error {
 	}
 	people, err := db.PeopleAtPractice(ctx, dd.practice.ID, 2)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	hasher := auth.NewHasher(2)
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(e.stdout, "Demo sign-ins (new passwords every start; synthetic data only):")
-	fmt.Fprintln(tw, "  ROLE\tNAME\tPASSWORD\tSEES")
+	var out []demoSignIn
 	for _, a := range demoAccounts {
 		u := auth.User{Name: a.name, DisplayName: a.display, Role: a.role}
 		sees := ""
@@ -121,17 +141,17 @@ func printDemoSignIns(ctx context.Context, e *env, db *sqlstore.DB) error {
 		}
 		pw, err := auth.NewPassword()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if u.PasswordHash, err = hasher.Hash(ctx, pw); err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := db.PutUser(ctx, u); err != nil {
-			return err
+			return nil, err
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", a.role, a.name, pw, sees)
+		out = append(out, demoSignIn{role: a.role, name: a.name, password: pw, sees: sees})
 	}
-	return tw.Flush()
+	return out, nil
 }
 
 func demoSees(role auth.Role, org string) string {
