@@ -89,6 +89,7 @@ func benchPages(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintln(e.stdout, "| account | page | example | p50 | p95 | max | size | target |")
 	fmt.Fprintln(e.stdout, "|---|---|---|---:|---:|---:|---:|---|")
 	var over []string
+	timed := 0
 	for _, a := range accounts {
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), a.name) {
 			continue
@@ -106,6 +107,7 @@ func benchPages(ctx context.Context, e *env, args []string) error {
 			if err != nil {
 				return fmt.Errorf("bench pages: %s %s: %w", a.name, pg.path, err)
 			}
+			timed++
 			target := pageTarget(pg.pattern)
 			p95 := quantileOf(times, 0.95)
 			verdict := "met"
@@ -117,10 +119,13 @@ func benchPages(ctx context.Context, e *env, args []string) error {
 				ms(quantileOf(times, 0.5)), ms(p95), ms(times[len(times)-1]), float64(size)/1024, target.Milliseconds(), verdict)
 		}
 	}
-	if len(over) > 0 {
+	switch {
+	case timed == 0:
+		return errors.New("bench pages: no page was reached from any start page")
+	case len(over) > 0:
 		fmt.Fprintf(e.stdout, "\n%d page(s) over target: %s\n", len(over), strings.Join(over, "; "))
-	} else {
-		fmt.Fprintln(e.stdout, "\nEvery page met its target.")
+	default:
+		fmt.Fprintf(e.stdout, "\nAll %d pages met their targets.\n", timed)
 	}
 	return nil
 }
