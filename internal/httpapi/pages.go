@@ -153,6 +153,7 @@ func (s *Server) pageRoutes() {
 		s.add("POST /sign-in", public, s.servePage(s.handleSignInForm()))
 		s.page("POST /sign-out", signedIn, s.handleSignOutForm())
 	}
+	s.dashboardPageRoutes()
 }
 
 func (s *Server) handleStylesheet() handler {
