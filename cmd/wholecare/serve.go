@@ -24,6 +24,7 @@ import (
 	"github.com/wholecare/wholecare/internal/fhir/rest"
 	"github.com/wholecare/wholecare/internal/httpapi"
 	"github.com/wholecare/wholecare/internal/ingest"
+	"github.com/wholecare/wholecare/internal/jobs"
 	"github.com/wholecare/wholecare/internal/metrics"
 	"github.com/wholecare/wholecare/internal/population"
 	"github.com/wholecare/wholecare/internal/risk"
@@ -178,6 +179,11 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		Registry: db, Reviews: db, Merger: db, Population: pop,
 		Protocols: catalog, Records: db, Codes: set, CareGaps: gaps, CarePlans: plans, Cohorts: db, Scores: db,
 		Alerts: db, Rules: rules.Service{Runner: runner, Source: ruleSrc}, Huddles: db, Directory: db}
+	// Long work started from the pages (recompute, import) runs one job
+	// at a time; closing the runner cancels what is still running.
+	jobRunner := jobs.New(jobs.Options{Keep: 50, Parallel: 1})
+	defer jobRunner.Close()
+	deps.Jobs, deps.Ingest, deps.Users = jobRunner, ingest.New(db), db
 	scorer, err := risk.New(set)
 	if err != nil {
 		ln.Close()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wholecare/wholecare/internal/access"
 	"github.com/wholecare/wholecare/internal/apperr"
+	"github.com/wholecare/wholecare/internal/auth"
 	"github.com/wholecare/wholecare/internal/linkage"
 	"github.com/wholecare/wholecare/internal/registry"
 )
@@ -188,37 +189,50 @@ func (s *Server) handleDecideLinkReview(status linkage.ReviewStatus) handler {
 		if err := decode(r, &q); err != nil {
 			return err
 		}
-		if status == linkage.ReviewConfirmed && s.deps.Merger == nil {
-			return apperr.E(apperr.Unavailable, "confirming a pair merges the two people, and this server has no merge configured: nothing was recorded")
-		}
-		rv, err := s.deps.Reviews.LinkReview(r.Context(), id)
+		rv, err := s.decideLinkReview(r.Context(), p, id, status, strings.TrimSpace(q.Reason))
 		if err != nil {
 			return err
-		}
-		if rv.Status != linkage.ReviewPending {
-			return apperr.Ef(apperr.Conflict, "link review %d was already %s", rv.ID, rv.Status)
-		}
-		now := s.deps.Now()
-		if status == linkage.ReviewConfirmed {
-			// The lower id is the record the registry had first.
-			if _, err := s.deps.Merger.MergePeople(r.Context(), rv.Low, rv.High, registry.MergeLinkageConfirmed, p.Name, now); err != nil {
-				return err
-			}
-		}
-		rv, err = s.deps.Reviews.DecideReview(r.Context(), id, status, p.UserID, strings.TrimSpace(q.Reason), now)
-		if err != nil {
-			return err
-		}
-		for _, pid := range []int64{rv.Low, rv.High} {
-			ev := access.AdminEvent(p, "link-review-"+map[linkage.ReviewStatus]string{linkage.ReviewConfirmed: "confirm", linkage.ReviewRejected: "reject"}[status], "Patient", pid, now)
-			ev.Detail = "link review " + strconv.FormatInt(rv.ID, 10)
-			ev.Reason = rv.Reason
-			if err := s.deps.Policy.Record(r.Context(), ev); err != nil {
-				return err
-			}
 		}
 		return encode(w, http.StatusOK, reviewViewOf(rv, true))
 	}
+}
+
+// decideLinkReview records a decision on a pending pair: what the API and
+// the page both do. Confirming merges first (the lower id, the record the
+// registry had first, survives) and records the decision after, so a
+// merge that fails leaves the pair pending; with no merger configured it
+// is refused and nothing is recorded. Each person is audited.
+func (s *Server) decideLinkReview(ctx context.Context, p *auth.Principal, id int64, status linkage.ReviewStatus, reason string) (linkage.PairReview, error) {
+	if status == linkage.ReviewConfirmed && s.deps.Merger == nil {
+		return linkage.PairReview{}, apperr.E(apperr.Unavailable, "confirming a pair merges the two people, and this server has no merge configured: nothing was recorded")
+	}
+	rv, err := s.deps.Reviews.LinkReview(ctx, id)
+	if err != nil {
+		return linkage.PairReview{}, err
+	}
+	if rv.Status != linkage.ReviewPending {
+		return linkage.PairReview{}, apperr.Ef(apperr.Conflict, "link review %d was already %s", rv.ID, rv.Status)
+	}
+	now := s.deps.Now()
+	if status == linkage.ReviewConfirmed {
+		// The lower id is the record the registry had first.
+		if _, err := s.deps.Merger.MergePeople(ctx, rv.Low, rv.High, registry.MergeLinkageConfirmed, p.Name, now); err != nil {
+			return linkage.PairReview{}, err
+		}
+	}
+	rv, err = s.deps.Reviews.DecideReview(ctx, id, status, p.UserID, reason, now)
+	if err != nil {
+		return linkage.PairReview{}, err
+	}
+	for _, pid := range []int64{rv.Low, rv.High} {
+		ev := access.AdminEvent(p, "link-review-"+map[linkage.ReviewStatus]string{linkage.ReviewConfirmed: "confirm", linkage.ReviewRejected: "reject"}[status], "Patient", pid, now)
+		ev.Detail = "link review " + strconv.FormatInt(rv.ID, 10)
+		ev.Reason = rv.Reason
+		if err := s.deps.Policy.Record(ctx, ev); err != nil {
+			return linkage.PairReview{}, err
+		}
+	}
+	return rv, nil
 }
 
 func personViewOf(p registry.Person) personView {

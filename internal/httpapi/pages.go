@@ -154,6 +154,7 @@ func (s *Server) pageRoutes() {
 		s.page("POST /sign-out", signedIn, s.handleSignOutForm())
 	}
 	s.dashboardPageRoutes()
+	s.adminPageRoutes() // administration, record linkage and jobs: each part checks its own deps
 }
 
 func (s *Server) handleStylesheet() handler {

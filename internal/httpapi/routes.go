@@ -183,5 +183,8 @@ func bodyLimit(path string) int64 {
 	if strings.HasPrefix(path, "/fhir/") {
 		return 64 << 20
 	}
+	if path == "/jobs/import" {
+		return importMaxBytes + 1<<20 // the file and the form around it
+	}
 	return 1 << 20
 }

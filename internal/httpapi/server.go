@@ -21,6 +21,8 @@ import (
 	"github.com/wholecare/wholecare/internal/auth"
 	"github.com/wholecare/wholecare/internal/caregaps"
 	"github.com/wholecare/wholecare/internal/codes"
+	"github.com/wholecare/wholecare/internal/ingest"
+	"github.com/wholecare/wholecare/internal/jobs"
 	"github.com/wholecare/wholecare/internal/metrics"
 	"github.com/wholecare/wholecare/internal/web"
 )
@@ -91,6 +93,14 @@ type Deps struct {
 
 	// Web draws the pages; nil serves the API only.
 	Web *web.Renderer
+
+	// Jobs runs long work (recompute, import) in the background with
+	// progress; nil for none. Ingest applies what an import job reads;
+	// Users adds, disables and enables sign-ins from the administration
+	// pages (without it the user list is read-only).
+	Jobs   *jobs.Runner
+	Ingest *ingest.Service
+	Users  UserAdmin
 }
 
 // Server is the HTTP handler with its instruments.

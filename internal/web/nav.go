@@ -67,6 +67,9 @@ func Nav(role auth.Role, current Section) []NavItem {
 	if access.Has(role, access.ManageUsers) || access.Has(role, access.ManageProtocols) {
 		add(SecAdmin, "Administration", "/admin")
 	}
+	if access.Has(role, access.ManageUsers) || access.Has(role, access.ReadAggregates) {
+		add(SecJobs, "Jobs", "/jobs")
+	}
 	return items
 }
 

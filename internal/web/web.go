@@ -52,6 +52,10 @@ type Page struct {
 	Notice string
 	Error  string
 	Data   any
+	// Refresh, when not 0, asks the browser to load the page again after
+	// that many seconds: how a page follows work in progress without a
+	// script.
+	Refresh int
 
 	css string // the stylesheet's versioned path
 }
