@@ -412,7 +412,7 @@ func TestPlanPageForms(t *testing.T) {
 		t.Fatalf("a form without the CSRF token: %d", status)
 	}
 	status, loc := form(coord, page+"/goals", map[string]string{"csrf_token": coord.csrf, "text": "Swim again", "based_on": based})
-	if status != http.StatusSeeOther || loc != page {
+	if status != http.StatusSeeOther || loc != page+"?done=goal" {
 		t.Fatalf("add a goal: %d %s", status, loc)
 	}
 	status, loc = form(coord, page+"/goals/g1", map[string]string{"csrf_token": coord.csrf, "text": "Old words", "based_on": based})
@@ -428,7 +428,7 @@ func TestPlanPageForms(t *testing.T) {
 	}
 	cur, _ := careplan.NewService(w.db, w.clock.now).Current(t.Context(), v.PlanID)
 	status, loc = form(me, page+"/about-me", map[string]string{"csrf_token": me.csrf, "most_important": "My dog, Bramble", "based_on": fmt.Sprint(cur.Number)})
-	if status != http.StatusSeeOther || loc != page {
+	if status != http.StatusSeeOther || loc != page+"?done=about-me" {
 		t.Fatalf("About me: %d %s", status, loc)
 	}
 	if status, _ := form(me, page+"/goals", map[string]string{"csrf_token": me.csrf, "text": "x", "based_on": fmt.Sprint(cur.Number + 1)}); status != http.StatusForbidden {

@@ -1,10 +1,7 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
-	"html/template"
 	"net/http"
 	"slices"
 	"strconv"
@@ -14,170 +11,277 @@ import (
 	"github.com/wholecare/wholecare/internal/apperr"
 	"github.com/wholecare/wholecare/internal/auth"
 	"github.com/wholecare/wholecare/internal/careplan"
+	"github.com/wholecare/wholecare/internal/web"
 )
-
-// planViewCSS styles the plan page: large readable type, clear headings,
-// no colour carrying meaning alone. Inline, allowed by its hash.
-const planViewCSS = `
-body{font-family:Arial,Helvetica,sans-serif;font-size:19px;line-height:1.45;color:#0b0c0c;margin:0 auto;padding:1em;max-width:46em}
-h1{font-size:1.8em;margin:.3em 0}h2{font-size:1.35em;margin:1.2em 0 .3em;border-bottom:2px solid #d8dde0}h3{font-size:1.1em;margin:.8em 0 .2em}
-.meta{color:#4c6272}.status{display:inline-block;border:2px solid #0b0c0c;padding:0 .4em;font-weight:bold}
-dl{margin:.2em 0}dt{font-weight:bold;margin-top:.5em}dd{margin:0 0 0 1em}
-.goal{border-left:6px solid #005eb8;padding:.2em .8em;margin:.8em 0}.goal .words{font-size:1.15em}
-ul{margin:.2em 0 .4em 1.2em;padding:0}li{margin:.2em 0}a{color:#005eb8}a:focus{outline:3px solid #ffeb3b;background:#ffeb3b;color:#0b0c0c}
-form{margin:.5em 0}label{display:block;font-weight:bold;margin:.4em 0 .1em}textarea,input[type=text]{font:inherit;width:100%;box-sizing:border-box;border:2px solid #0b0c0c;padding:.3em}
-textarea:focus,input:focus,button:focus{outline:3px solid #ffeb3b;outline-offset:0}button{font:inherit;background:#007f3b;color:#fff;border:0;padding:.4em 1em;margin:.4em 0;cursor:pointer}
-.error{border:4px solid #d5281b;padding:.4em .8em}.hint{color:#4c6272;margin:0}
-@media print{body{font-size:13pt}a{color:#0b0c0c;text-decoration:none}form{display:none}}
-`
-
-var planViewStyleHash = func() string {
-	sum := sha256.Sum256([]byte(planViewCSS))
-	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-}()
 
 var areaLabels = map[careplan.Area]string{
 	careplan.Information: "Information", careplan.SkillsEducation: "Skills and education", careplan.ToolsDevices: "Tools and monitoring devices",
 	careplan.HealthyLife: "Healthy lifestyle", careplan.SupportNetworks: "Support networks", careplan.Clinical: "Clinical care",
 }
 
-var planViewPage = template.Must(template.New("plan").Funcs(template.FuncMap{
-	"area": func(a careplan.Area) string { return areaLabels[a] },
-	"who": func(w careplan.Who) string {
-		switch w.Kind {
-		case careplan.ByPerson:
+var statusLabels = map[careplan.Status]string{
+	careplan.Draft: "Draft", careplan.Agreed: "Agreed", careplan.Active: "Active", careplan.UnderReview: "Under review", careplan.Closed: "Closed",
+}
+
+var statusTags = map[careplan.Status]string{
+	careplan.Draft: "grey", careplan.Agreed: "blue", careplan.Active: "green", careplan.UnderReview: "amber", careplan.Closed: "grey",
+}
+
+// whoLabel says who does an action; mine words it to the person.
+func whoLabel(w careplan.Who, mine bool) string {
+	switch w.Kind {
+	case careplan.ByPerson:
+		if mine {
 			return "me"
-		case careplan.ByCarer:
-			return w.Name + " (carer)"
 		}
-		if w.Name != "" {
-			return w.Name
-		}
-		return string(w.Kind)
-	},
-}).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{if .Mine}}My care and support plan{{else}}{{.Plan.Title}}{{end}}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><style>{{.CSS}}</style></head>
-<body><main>
-<h1>{{if .Mine}}My care and support plan{{else}}{{with .Plan.Title}}{{.}}{{else}}Care and support plan{{end}}{{end}}</h1>
-{{with .Error}}<div class="error" role="alert"><p>{{.}}</p></div>{{end}}
-<p class="meta"><span class="status">{{.Plan.Status}}</span> Version {{.Version}}{{if .Agreed}}, agreed by {{if .Mine}}me{{else}}the person{{end}} and {{.Plan.Coordinator.Name}}{{else}}, not yet agreed by both{{end}}.
-{{with .Plan.Review.Next}} Next review: {{.}}.{{end}}</p>
-<p>{{if .Mine}}My care coordinator is{{else}}Coordinated by{{end}} <strong>{{.Plan.Coordinator.Name}}</strong>{{with .Plan.Coordinator.Contact}}: {{.}}{{end}}.</p>
-{{with .Plan.WhatMattersMost}}<h2>What matters most {{if $.Mine}}to me{{else}}to the person{{end}}</h2><p>{{.}}</p>{{end}}
-{{with .Plan.AboutMe}}<h2>About me</h2><dl>
-{{with .MostImportant}}<dt>What is most important to me</dt><dd>{{.}}</dd>{{end}}
-{{with .ImportantPeople}}<dt>People who are important to me</dt><dd>{{.}}</dd>{{end}}
-{{with .Communication}}<dt>How I communicate and how to communicate with me</dt><dd>{{.}}</dd>{{end}}
-{{with .Wellness}}<dt>My wellness</dt><dd>{{.}}</dd>{{end}}
-{{with .PleaseDoDont}}<dt>Please do and please don't</dt><dd>{{.}}</dd>{{end}}
-{{with .HowWhenSupport}}<dt>How and when to support me</dt><dd>{{.}}</dd>{{end}}
-{{with .AlsoWorthKnowing}}<dt>Also worth knowing about me</dt><dd>{{.}}</dd>{{end}}
-{{with .SupportedBy}}<dt>Supported to write this by</dt><dd>{{.}}</dd>{{end}}
-</dl>{{end}}
-{{if .CanEditAboutMe}}<form method="post" action="/careplans/{{.PlanID}}/about-me">
-<input type="hidden" name="csrf_token" value="{{.CSRF}}"><input type="hidden" name="based_on" value="{{.Version}}">
-<h2>{{if .Mine}}Write about me{{else}}About me, in the person's words{{end}}</h2>
-<label for="am-most">What is most important to me</label><textarea id="am-most" name="most_important" rows="2">{{.Plan.AboutMe.MostImportant}}</textarea>
-<label for="am-people">People who are important to me</label><textarea id="am-people" name="important_people" rows="2">{{.Plan.AboutMe.ImportantPeople}}</textarea>
-<label for="am-comm">How I communicate and how to communicate with me</label><textarea id="am-comm" name="communication" rows="2">{{.Plan.AboutMe.Communication}}</textarea>
-<label for="am-well">My wellness</label><textarea id="am-well" name="wellness" rows="2">{{.Plan.AboutMe.Wellness}}</textarea>
-<label for="am-do">Please do and please don't</label><textarea id="am-do" name="please_do_dont" rows="2">{{.Plan.AboutMe.PleaseDoDont}}</textarea>
-<label for="am-support">How and when to support me</label><textarea id="am-support" name="how_when_support" rows="2">{{.Plan.AboutMe.HowWhenSupport}}</textarea>
-<label for="am-also">Also worth knowing about me</label><textarea id="am-also" name="also_worth_knowing" rows="2">{{.Plan.AboutMe.AlsoWorthKnowing}}</textarea>
-<label for="am-by">Supported to write this by</label><input type="text" id="am-by" name="supported_by" value="{{.Plan.AboutMe.SupportedBy}}">
-<button type="submit">Save About me</button></form>{{end}}
-{{with .Plan.Strengths}}<h2>{{if $.Mine}}My strengths{{else}}Strengths{{end}}</h2><ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
-{{with .Plan.Needs}}<h2>{{if $.Mine}}What I need help with{{else}}Needs and concerns{{end}}</h2><ul>{{range .}}<li>{{.Description}}</li>{{end}}</ul>{{end}}
-<h2>{{if .Mine}}My goals and what we will do{{else}}Goals and actions{{end}}</h2>
-{{range .Goals}}<section class="goal"><h3 class="words">{{.Goal.Text}}</h3>
-<p class="meta">{{.Goal.Status}}{{with .Goal.TargetDate}}, by {{.}}{{end}}{{if .Goal.Importance}}, importance {{.Goal.Importance}} out of 10{{end}}</p>
-{{with .Actions}}<ul>{{range .}}<li>{{.What}} — {{who .Who}}{{with .When}}, {{.}}{{end}} <span class="meta">({{area .Area}}; {{.Status}}{{with .Confidence}}; confidence {{.}} out of 10{{end}})</span></li>{{end}}</ul>{{end}}
-{{if $.CanEdit}}<form method="post" action="/careplans/{{$.PlanID}}/goals/{{.Goal.ID}}">
-<input type="hidden" name="csrf_token" value="{{$.CSRF}}"><input type="hidden" name="based_on" value="{{$.Version}}">
-<label for="goal-{{.Goal.ID}}">The goal in the person's own words</label>
-<textarea id="goal-{{.Goal.ID}}" name="text" rows="2" required>{{.Goal.Text}}</textarea>
-<button type="submit">Save the goal</button></form>{{end}}
-</section>{{else}}<p>No goals yet.</p>{{end}}
-{{if .CanEdit}}<form method="post" action="/careplans/{{.PlanID}}/goals">
-<input type="hidden" name="csrf_token" value="{{.CSRF}}"><input type="hidden" name="based_on" value="{{.Version}}">
-<label for="new-goal">A new goal, in the person's own words</label>
-<p class="hint">Write what the person said, as they said it.</p>
-<textarea id="new-goal" name="text" rows="2" required></textarea>
-<button type="submit">Add the goal</button></form>{{end}}
-{{with .Plan.Contingency}}{{if or .Triggers .WhatShouldHappen .EarlyWarningSigns .CopingStrategies}}<h2>If things go wrong</h2><dl>
-{{with .EarlyWarningSigns}}<dt>Early warning signs</dt><dd>{{.}}</dd>{{end}}
-{{with .Triggers}}<dt>Triggers</dt><dd>{{.}}</dd>{{end}}
-{{with .WhatShouldHappen}}<dt>What should happen</dt><dd>{{.}}</dd>{{end}}
-{{with .CopingStrategies}}<dt>What helps me cope</dt><dd>{{.}}</dd>{{end}}
-{{range .WhoToContact}}<dt>{{.Name}}{{with .Role}}, {{.}}{{end}}</dt><dd>{{.Contact}}</dd>{{end}}
-</dl>{{end}}{{end}}
-{{with .Plan.ActionPlans}}<h2>{{if $.Mine}}My action plans{{else}}Condition action plans{{end}}</h2><ul>{{range .}}<li><a href="/careplans/{{$.PlanID}}/action-plan?condition={{.Condition}}">{{.Condition.Name}} action plan (print)</a></li>{{end}}</ul>{{end}}
-{{with .Plan.Reviews}}<h2>Reviews</h2><ul>{{range .}}<li>{{.Date}}{{if not .Scheduled}} (unscheduled{{with .Trigger}}: {{.}}{{end}}){{end}}{{with .WhatChanged}}: {{.}}{{end}}</li>{{end}}</ul>{{end}}
-</main></body></html>
-`))
+		return "the person"
+	case careplan.ByCarer:
+		return w.Name + " (carer)"
+	}
+	if w.Name != "" {
+		return w.Name
+	}
+	return string(w.Kind)
+}
+
+type planActionView struct {
+	careplan.Action
+	AreaLabel, WhoLabel string
+	Confidence          string // "" when not asked
+}
 
 type planGoalView struct {
 	Goal    careplan.Goal
-	Actions []careplan.Action
+	Actions []planActionView
 }
 
-// handlePlanPage is a plan as a page: the person's own view when the
-// person (or their carer) reads it, written to them; the professional's
-// otherwise. Server-rendered, no script.
+type planStatusOption struct {
+	Value careplan.Status
+	Label string
+}
+
+// planPageView is what the plan page shows: the person's own view when
+// the person reads it, written to them; the professional's otherwise.
+type planPageView struct {
+	PlanID, PersonID int64
+	Version          int
+	Plan             careplan.Plan
+	Goals            []planGoalView
+	StatusLabel      string
+	StatusTag        string
+	Agreed           bool
+	AgreedByPerson   bool
+	AgreedByProf     bool
+	Mine             bool
+	CanEdit          bool
+	CanEditAboutMe   bool
+	CanAgree         bool // the caller may agree the current content and has not yet
+	NextStatuses     []planStatusOption
+	CanReview        bool
+	NewConditions    []careplan.Condition // conditions without an action plan yet
+	Primary          string               // the one primary action: "protocol", "agree", "review" or ""
+	StrengthsText    string
+	NeedsText        string
+	Agreements       []careplan.Agreement
+	Reviews          []careplan.Review
+}
+
+// pageErrors are the messages a form's redirect may name: fixed texts,
+// so no request text is reflected into the page.
+var pageErrors = map[string]string{
+	"stale":          "Someone else changed the plan while you were editing it. Your change was not saved: here is the plan as it is now; make your change again.",
+	"invalid":        "That could not be saved: a goal needs the person's own words, and every section has a length limit. Check what you wrote and try again.",
+	"action":         "The action was not saved: say what will be done, which goal it serves, and who does it (name the carer, professional or organisation). Confidence is 0 to 10.",
+	"details":        "The plan was not saved: every strength and need needs some words, a need a goal refers to cannot be removed, and a plan that is in use needs a next review date.",
+	"contingency":    "The contingency plan was not saved: every contact needs a name and how to reach them, and each section has a length limit.",
+	"action-plan":    "The action plan was not saved: give the person's own threshold (best peak flow 60 to 900 L/min for asthma, usual breathlessness and sputum for COPD, dry weight 20 to 300 kg for heart failure) and at least one sign and one thing to do in every zone.",
+	"schedule":       "The review schedule was not saved: the interval is 0 to 24 months and the next review is a date. A plan in use needs a next review date.",
+	"agree-twice":    "You have already agreed this version of the plan.",
+	"agree-refused":  "You cannot agree this plan: only the person, the representative the plan names, or a professional in the directory can agree it.",
+	"status":         "The status was not changed: that change is not allowed from where the plan is now, or the plan has not been agreed by both the person and a professional. Say why in the reason box.",
+	"review":         "The review was not saved: give progress on every open goal (with the person's new words for a goal that changed), the next review date after the review date, and what prompted an unscheduled review.",
+	"review-status":  "Only a plan that is active or under review can be reviewed: agree the plan and make it active first.",
+	"closed":         "The plan is closed, so it cannot be changed. Start a new plan.",
+	"create":         "The plan was not started: give how to reach the coordinator, and keep the title under 200 characters.",
+	"no-coordinator": "Your account is not linked to a professional in the directory, so you cannot coordinate a plan. Ask your administrator to link it.",
+	"no-decisions":   "Nothing was decided: choose accept, edit or decline for at least one item.",
+	"protocol":       "The protocol's items were not added. Check the items marked below.",
+	"protocol-goal":  "An action needs a goal in the plan to serve: accept the protocol's goal for it too (in the person's words), or choose one of the plan's goals for it.",
+	"in-plan":        "One of the items is already in the plan: it was added by someone else in the meantime. Nothing was saved.",
+}
+
+// pageNotices confirm what a form did: fixed texts.
+var pageNotices = map[string]string{
+	"goal":        "The goal is saved.",
+	"about-me":    "About me is saved.",
+	"action":      "The action is saved.",
+	"details":     "The plan is saved.",
+	"contingency": "The contingency and safety plan is saved.",
+	"action-plan": "The condition action plan is saved.",
+	"schedule":    "The review schedule is saved.",
+	"agreed":      "Your agreement is recorded.",
+	"status":      "The plan's status is changed.",
+	"review":      "The review is recorded.",
+	"created":     "The plan is started, as a draft. Next, add goals and actions: from a protocol, or one by one.",
+	"protocol":    "The protocol's items you decided are in the plan.",
+}
+
+func pageError(code string) string { return pageErrors[code] }
+
+// planCrumbs are the breadcrumbs of a plan's pages: the person, then the
+// plan, then the page itself (when it is not the plan).
+func (s *Server) planCrumbs(r *http.Request, personID, planID int64, title string, mine bool, here string) []web.Crumb {
+	var cs []web.Crumb
+	if mine {
+		cs = append(cs, web.Crumb{Label: "My record", Href: "/me"})
+	} else {
+		cs = append(cs, s.personCrumb(r, personID))
+	}
+	if title == "" {
+		title = "Care and support plan"
+	}
+	if mine {
+		title = "My care and support plan"
+	}
+	if here == "" {
+		return append(cs, web.Crumb{Label: title})
+	}
+	return append(cs, web.Crumb{Label: title, Href: "/careplans/" + strconv.FormatInt(planID, 10)}, web.Crumb{Label: here})
+}
+
+func planSection(p *auth.Principal) web.Section {
+	if p.Role == auth.ServiceUser || p.Role == auth.Carer {
+		return web.SecMyPlan
+	}
+	return web.SecPeople
+}
+
+// handlePlanPage is a plan as a page in the frame: the person's own view
+// when the person (or their carer) reads it, written to them; the
+// professional's, with the editor, otherwise. No script.
 func (s *Server) handlePlanPage() handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		v, p, err := s.readCurrentPlan(r)
 		if err != nil {
 			return err
 		}
-		var goals []planGoalView
-		for _, g := range v.Plan.Goals {
+		mine := p.Role == auth.ServiceUser
+		pl := v.Plan
+		view := planPageView{PlanID: v.PlanID, PersonID: v.PersonID, Version: v.Number, Plan: pl, Mine: mine,
+			StatusLabel: statusLabels[pl.Status], StatusTag: statusTags[pl.Status]}
+		for _, g := range pl.Goals {
 			gv := planGoalView{Goal: g}
-			for _, a := range v.Plan.Actions {
+			for _, a := range pl.Actions {
 				if a.GoalID == g.ID {
-					gv.Actions = append(gv.Actions, a)
+					gv.Actions = append(gv.Actions, actionView(a, mine))
 				}
 			}
-			goals = append(goals, gv)
+			view.Goals = append(view.Goals, gv)
 		}
-		byPerson, byProf := v.Plan.AgreedBy()
-		sess, onSession := sessionFrom(r.Context())
-		open := v.Plan.Status != careplan.Closed && onSession
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src "+planViewStyleHash+"; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-		return planViewPage.Execute(w, struct {
-			PlanID         int64
-			Version        int
-			Plan           careplan.Plan
-			Goals          []planGoalView
-			Agreed         bool
-			Mine           bool
-			CanEdit        bool
-			CanEditAboutMe bool
-			CSRF           string
-			Error          string
-			CSS            template.CSS
-		}{v.PlanID, v.Number, v.Plan, goals, byPerson && byProf, p.Role == auth.ServiceUser,
-			open && access.Has(p.Role, access.WriteCarePlan), open && access.Has(p.Role, access.WriteAboutMe), sess.CSRF,
-			pageError(r.URL.Query().Get("error")), template.CSS(planViewCSS)})
+		view.AgreedByPerson, view.AgreedByProf = pl.AgreedBy()
+		view.Agreed = view.AgreedByPerson && view.AgreedByProf
+		_, onSession := sessionFrom(r.Context())
+		open := pl.Status != careplan.Closed && onSession
+		view.CanEdit = open && access.Has(p.Role, access.WriteCarePlan)
+		view.CanEditAboutMe = open && access.Has(p.Role, access.WriteAboutMe)
+		if open && access.Has(p.Role, access.AgreeCarePlan) {
+			a := planActor(p)
+			// Offer agreement only to those the plan's rules let agree: a
+			// carer only as the representative the plan names.
+			view.CanAgree = a.Party != "" && (a.Party != careplan.PartyRepresentative ||
+				pl.Representative != nil && pl.Representative.UserID != 0 && pl.Representative.UserID == a.UserID)
+			for _, g := range pl.Agreements {
+				if g.Version == pl.ContentVersion && g.Party == a.Party && g.UserID == a.UserID {
+					view.CanAgree = false
+				}
+			}
+		}
+		if view.CanEdit {
+			// The usual next step first, going back next, closing last,
+			// so the preselected choice is never the surprising one.
+			at := slices.Index(careplan.Statuses, pl.Status)
+			order := append(slices.Clone(careplan.Statuses[at+1:]), careplan.Statuses[:at]...)
+			order = slices.DeleteFunc(order, func(st careplan.Status) bool { return st == careplan.Closed })
+			for _, st := range append(order, careplan.Closed) {
+				if careplan.CanMove(pl.Status, st) {
+					view.NextStatuses = append(view.NextStatuses, planStatusOption{st, statusLabels[st]})
+				}
+			}
+			view.CanReview = pl.Status == careplan.Active || pl.Status == careplan.UnderReview
+			for _, c := range careplan.Conditions {
+				if !slices.ContainsFunc(pl.ActionPlans, func(ap careplan.ActionPlan) bool { return ap.Condition == c }) {
+					view.NewConditions = append(view.NewConditions, c)
+				}
+			}
+			view.StrengthsText = strings.Join(pl.Strengths, "\n")
+			needs := make([]string, len(pl.Needs))
+			for i, n := range pl.Needs {
+				needs[i] = n.Description
+			}
+			view.NeedsText = strings.Join(needs, "\n")
+		}
+		switch {
+		case view.CanEdit && len(pl.Goals) == 0:
+			view.Primary = "protocol"
+		case view.CanAgree && pl.Status == careplan.Draft:
+			view.Primary = "agree"
+		case view.CanReview:
+			view.Primary = "review"
+		case view.CanEdit && pl.Status == careplan.Agreed:
+			view.Primary = "status" // agreed: make it active
+		}
+		// Newest first: what happened last is what people look for.
+		view.Agreements = slices.Clone(pl.Agreements)
+		slices.Reverse(view.Agreements)
+		view.Reviews = slices.Clone(pl.Reviews)
+		slices.Reverse(view.Reviews)
+
+		title := pl.Title
+		if mine {
+			title = "My care and support plan"
+		} else if title == "" {
+			title = "Care and support plan"
+		}
+		page := s.frame(r, title, planSection(p), s.planCrumbs(r, v.PersonID, v.PlanID, pl.Title, mine, "")...)
+		page.Error = pageError(r.URL.Query().Get("error"))
+		page.Notice = pageNotices[r.URL.Query().Get("done")]
+		page.Data = view
+		s.render(w, r, http.StatusOK, "careplan", page)
+		return nil
 	}
 }
 
-// pageErrors are the messages a form's redirect may name: fixed texts,
-// so no request text is reflected into the page.
-var pageErrors = map[string]string{
-	"stale":   "Someone else changed the plan while you were editing it. Your change was not saved: here is the plan as it is now; make your change again.",
-	"invalid": "That could not be saved: a goal needs the person's own words, and every section has a length limit. Check what you wrote and try again.",
+func actionView(a careplan.Action, mine bool) planActionView {
+	v := planActionView{Action: a, AreaLabel: areaLabels[a.Area], WhoLabel: whoLabel(a.Who, mine)}
+	if a.Confidence != nil {
+		v.Confidence = strconv.Itoa(*a.Confidence)
+	}
+	return v
 }
 
-func pageError(code string) string { return pageErrors[code] }
+// formRefusals map what a plan write refused to the code of a fixed
+// message: a stale form, a closed plan, or the form's own code for
+// anything the plan's rules refuse.
+func formRefusal(err error, invalid string) (string, bool) {
+	switch {
+	case errors.Is(err, careplan.ErrStale):
+		return "stale", true
+	case apperr.Is(err, apperr.Invalid):
+		return invalid, true
+	case apperr.Is(err, apperr.Conflict) && strings.Contains(apperr.Message(err), "closed"):
+		return "closed", true
+	}
+	return "", false
+}
 
-// planForm handles a plan edit sent from the page: it checks the
-// permission and the person through planAccess, applies f based on the
-// form's based_on version, and sends the browser back to the plan, with
-// an error code when the change was refused (Post/Redirect/Get).
-func (s *Server) planForm(perm access.Permission, f func(r *http.Request, a careplan.Actor, id int64, base int) error) handler {
+// planForm handles a plan edit sent from a page: it checks the permission
+// and the person through planAccess, applies f based on the form's
+// based_on version, and sends the browser back (Post/Redirect/Get): to the
+// plan with ?done=code when it is saved, or to the form's page (again,
+// the plan unless again says otherwise) with ?error=code when it was
+// refused. A refusal f wants to name itself it returns as a formError.
+func (s *Server) planForm(perm access.Permission, done, invalid string, again func(r *http.Request) string,
+	f func(r *http.Request, a careplan.Actor, id int64, base int) error) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r, "id")
 		if err != nil {
@@ -186,7 +290,7 @@ func (s *Server) planForm(perm access.Permission, f func(r *http.Request, a care
 		if err := r.ParseForm(); err != nil {
 			return apperr.E(apperr.Invalid, "the form could not be read")
 		}
-		back := "/careplans/" + strconv.FormatInt(id, 10)
+		plan := "/careplans/" + strconv.FormatInt(id, 10)
 		_, p, err := s.planAccess(r, id, perm, "update")
 		if err != nil {
 			return err
@@ -195,21 +299,37 @@ func (s *Server) planForm(perm access.Permission, f func(r *http.Request, a care
 		if err != nil || base < 1 {
 			return apperr.E(apperr.Invalid, "the form does not say which version of the plan it was based on")
 		}
-		switch err := f(r, planActor(p), id, base); {
-		case errors.Is(err, careplan.ErrStale):
-			back += "?error=stale"
-		case apperr.Is(err, apperr.Invalid):
-			back += "?error=invalid"
-		case err != nil:
+		back := plan
+		if again != nil {
+			back = again(r)
+		}
+		err = f(r, planActor(p), id, base)
+		var fe formError
+		switch code, refused := formRefusal(err, invalid); {
+		case err == nil:
+			http.Redirect(w, r, plan+"?done="+done, http.StatusSeeOther)
+		case errors.As(err, &fe):
+			http.Redirect(w, r, back+"?error="+string(fe), http.StatusSeeOther)
+		case code == "stale" || code == "closed":
+			// The form's page may no longer make sense: show the plan as
+			// it is now.
+			http.Redirect(w, r, plan+"?error="+code, http.StatusSeeOther)
+		case refused:
+			http.Redirect(w, r, back+"?error="+code, http.StatusSeeOther)
+		default:
 			return err
 		}
-		http.Redirect(w, r, back, http.StatusSeeOther)
 		return nil
 	}
 }
 
+// formError is a refusal a form handler names by its message code.
+type formError string
+
+func (e formError) Error() string { return "form refused: " + string(e) }
+
 func (s *Server) handleGoalForm() handler {
-	return s.planForm(access.WriteCarePlan, func(r *http.Request, a careplan.Actor, id int64, base int) error {
+	return s.planForm(access.WriteCarePlan, "goal", "invalid", nil, func(r *http.Request, a careplan.Actor, id int64, base int) error {
 		text := strings.TrimSpace(r.PostFormValue("text"))
 		if text == "" {
 			return apperr.E(apperr.Invalid, "a goal needs the person's words")
@@ -234,7 +354,7 @@ func (s *Server) handleGoalForm() handler {
 }
 
 func (s *Server) handleAboutMeForm() handler {
-	return s.planForm(access.WriteAboutMe, func(r *http.Request, a careplan.Actor, id int64, base int) error {
+	return s.planForm(access.WriteAboutMe, "about-me", "invalid", nil, func(r *http.Request, a careplan.Actor, id int64, base int) error {
 		f := func(name string) string { return strings.TrimSpace(r.PostFormValue(name)) }
 		am := careplan.AboutMe{MostImportant: f("most_important"), ImportantPeople: f("important_people"), Communication: f("communication"),
 			Wellness: f("wellness"), PleaseDoDont: f("please_do_dont"), HowWhenSupport: f("how_when_support"),

@@ -63,11 +63,6 @@ func (s *Server) carePlanRoutes() {
 	s.add("POST /api/v1/careplans/{id}/agreements", person, cp(s.handleAgree()))
 	s.add("POST /api/v1/careplans/{id}/status", person, cp(s.handlePlanStatus()))
 	s.add("POST /api/v1/careplans/{id}/reviews", person, cp(s.handlePlanReview()))
-	s.add("GET /careplans/{id}/action-plan", person, cp(s.handleActionPlanPage()))
-	s.add("GET /careplans/{id}", person, cp(s.handlePlanPage()))
-	s.add("POST /careplans/{id}/goals", person, s.serve(s.handleGoalForm()))
-	s.add("POST /careplans/{id}/goals/{gid}", person, s.serve(s.handleGoalForm()))
-	s.add("POST /careplans/{id}/about-me", person, s.serve(s.handleAboutMeForm()))
 }
 
 // staleAs412 answers a write based on an old version with 412

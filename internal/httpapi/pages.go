@@ -155,6 +155,9 @@ func (s *Server) pageRoutes() {
 	}
 	s.dashboardPageRoutes()
 	s.adminPageRoutes() // administration, record linkage and jobs: each part checks its own deps
+	if s.deps.CarePlans != nil && s.deps.Policy != nil {
+		s.carePlanPageRoutes()
+	}
 }
 
 func (s *Server) handleStylesheet() handler {
