@@ -211,6 +211,7 @@ var (
 // signing out and plain-text variants.
 func crawlPages(ctx context.Context, c *http.Client, base string, max int) ([]benchPage, error) {
 	seen := map[string]bool{}
+	family := map[string]int{} // pages of one parent path: /admin/protocols/copd, /admin/protocols/ckd ...
 	var out []benchPage
 	queue := []string{"/"}
 	for len(queue) > 0 && len(out) < max {
@@ -231,10 +232,15 @@ func crawlPages(ctx context.Context, c *http.Client, base string, max int) ([]be
 		}
 		final := res.Request.URL.RequestURI()
 		pattern := pagePattern(res.Request.URL)
-		if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") || seen[pattern] {
+		fam := pattern
+		if i := strings.LastIndex(fam, "/"); i > 0 {
+			fam = fam[:i]
+		}
+		if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") || seen[pattern] || family[fam] >= 3 {
 			continue
 		}
 		seen[pattern] = true
+		family[fam]++
 		out = append(out, benchPage{pattern: pattern, path: final})
 		for _, m := range hrefs.FindAllStringSubmatch(string(body), -1) {
 			link := html.UnescapeString(m[1])
