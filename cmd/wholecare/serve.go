@@ -174,7 +174,7 @@ func serveHTTP(ctx context.Context, e *env, cfg config, db *sqlstore.DB, log *sl
 		ln.Close()
 		return err
 	}
-	deps := httpapi.Deps{Log: log, Store: db, Web: pages, Metrics: reg, Version: buildVersion(), Summaries: summaries,
+	deps := httpapi.Deps{Log: log, Store: db, Web: pages, People: db, Metrics: reg, Version: buildVersion(), Summaries: summaries,
 		Auth: auth.NewService(db, auth.Config{}, time.Now), Policy: policy, Data: db, Audit: db, FHIR: fhirAPI, TLS: tls, Now: time.Now,
 		Registry: db, Reviews: db, Merger: db, Population: pop,
 		Protocols: catalog, Records: db, Codes: set, CareGaps: gaps, CarePlans: plans, Cohorts: db, Scores: db,

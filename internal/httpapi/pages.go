@@ -158,6 +158,7 @@ func (s *Server) pageRoutes() {
 	if s.deps.CarePlans != nil && s.deps.Policy != nil {
 		s.carePlanPageRoutes()
 	}
+	s.peoplePageRoutes()
 }
 
 func (s *Server) handleStylesheet() handler {

@@ -101,6 +101,9 @@ type Deps struct {
 	Jobs   *jobs.Runner
 	Ingest *ingest.Service
 	Users  UserAdmin
+	// People finds people by NHS number, name and date of birth for the
+	// "find a person" page; nil for none.
+	People PeopleSearcher
 }
 
 // Server is the HTTP handler with its instruments.

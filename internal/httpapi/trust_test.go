@@ -169,7 +169,7 @@ func newTrustWorld(t testing.TB) *trustWorld {
 		Auth: w.authn, Policy: pol, Data: db, Audit: db, Registry: db, FHIR: fhirAPI, Reviews: db, Merger: db, Now: w.clock.now, Summaries: summaries,
 		Protocols: catalog, Records: db, Codes: set, CarePlans: plans, Population: w.pop, Cohorts: db, Scores: db,
 		Alerts: db, Huddles: db, Web: mustRenderer(t),
-		Jobs: testJobs(t), Ingest: ingest.New(db), Users: db, Directory: db})
+		Jobs: testJobs(t), Ingest: ingest.New(db), Users: db, Directory: db, People: db})
 	w.ts = httptest.NewServer(w.srv)
 	t.Cleanup(w.ts.Close)
 	return w

@@ -265,7 +265,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff([]string{"0001_foundation", "0002_users", "0003_ingest", "0004_message_log", "0005_trust", "0006_audit", "0007_registry", "0008_link_reviews", "0009_segments", "0010_risk_scores_cohorts", "0011_careplans", "0012_protocols", "0013_alerts", "0014_huddles"}, got); diff != "" {
+		if diff := cmp.Diff([]string{"0001_foundation", "0002_users", "0003_ingest", "0004_message_log", "0005_trust", "0006_audit", "0007_registry", "0008_link_reviews", "0009_segments", "0010_risk_scores_cohorts", "0011_careplans", "0012_protocols", "0013_alerts", "0014_huddles", "0015_people_search"}, got); diff != "" {
 			t.Errorf("first Migrate (-want +got):\n%s", diff)
 		}
 		got, err = db.Migrate(t.Context())
