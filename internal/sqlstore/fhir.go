@@ -222,11 +222,13 @@ func (db *DB) peopleWhere(cs []query.Clause) (string, []any, error) {
 		case query.Identifier:
 			switch {
 			case f.AnySystem:
-				return `(nhs_number = ? OR person_id IN (SELECT person_id FROM source_identities WHERE local_id = ?))`, []any{f.Value, f.Value}, nil
+				// nhs_number <> '' lets SQLite use the partial index on
+				// NHS numbers (people without one are not in it).
+				return `((nhs_number <> '' AND nhs_number = ?) OR person_id IN (SELECT person_id FROM source_identities WHERE local_id = ?))`, []any{f.Value, f.Value}, nil
 			case f.System == query.IdentifierNHS:
-				return `(nhs_number = ? AND nhs_number_status <> 'invalid')`, []any{f.Value}, nil
+				return `(nhs_number <> '' AND nhs_number = ? AND nhs_number_status <> 'invalid')`, []any{f.Value}, nil
 			case f.System == query.IdentifierInvalidNHS:
-				return `(nhs_number = ? AND nhs_number_status = 'invalid')`, []any{f.Value}, nil
+				return `(nhs_number <> '' AND nhs_number = ? AND nhs_number_status = 'invalid')`, []any{f.Value}, nil
 			}
 			return `person_id IN (SELECT person_id FROM source_identities WHERE source = ? AND local_id = ?)`, []any{f.System, f.Value}, nil
 		case query.Name:
