@@ -126,6 +126,16 @@ type meetingView struct {
 // showMeeting shows an agenda with only the people the caller may see,
 // each audited.
 func (s *Server) showMeeting(w http.ResponseWriter, r *http.Request, status int, m huddle.Meeting) error {
+	v, err := s.visibleMeeting(r, m)
+	if err != nil {
+		return err
+	}
+	return encode(w, status, v)
+}
+
+// visibleMeeting is m's agenda as the caller may see it (the API's and
+// the meeting page's), each person shown audited.
+func (s *Server) visibleMeeting(r *http.Request, m huddle.Meeting) (meetingView, error) {
 	var ids []int64
 	for _, it := range m.Items {
 		if !slices.Contains(ids, it.PersonID) {
@@ -135,7 +145,7 @@ func (s *Server) showMeeting(w http.ResponseWriter, r *http.Request, status int,
 	guard := s.deps.Policy.Guard()
 	visible, err := guard.Visible(r.Context(), ids, alertType)
 	if err != nil {
-		return err
+		return meetingView{}, err
 	}
 	v := meetingView{Meeting: m, People: map[int64]personBrief{}}
 	v.Items = nil
@@ -148,15 +158,15 @@ func (s *Server) showMeeting(w http.ResponseWriter, r *http.Request, status int,
 		if _, ok := v.People[it.PersonID]; !ok {
 			pb, err := s.personBrief(r.Context(), it.PersonID)
 			if err != nil {
-				return err
+				return meetingView{}, err
 			}
 			v.People[it.PersonID] = pb
 		}
 	}
 	if err := guard.Accessed(r.Context(), "search", alertType, visible); err != nil {
-		return err
+		return meetingView{}, err
 	}
-	return encode(w, status, v)
+	return v, nil
 }
 
 // handleOpenMeeting opens a huddle's next meeting with its agenda built.
@@ -271,47 +281,55 @@ func (s *Server) handleDecide() handler {
 		if err != nil {
 			return err
 		}
-		it, err := s.deps.Huddles.HuddleItem(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		if it.MeetingID == 0 {
-			return apperr.E(apperr.Conflict, "the item waits for the next meeting: open it first")
-		}
-		m, err := s.deps.Huddles.Meeting(r.Context(), it.MeetingID)
-		if err != nil {
-			return err
-		}
-		p, err := s.teamMember(r, m.TeamID)
-		if err != nil {
-			return err
-		}
-		if _, err := s.deps.Policy.Check(r.Context(), "update", access.Request{Perm: access.WriteRecord, PersonID: it.PersonID, Type: alertType}); err != nil {
-			return err
-		}
-		now := s.deps.Now()
-		d := huddle.Decision{Outcome: q.Outcome, Text: strings.TrimSpace(q.Text), AssigneeID: q.AssigneeID, DueDays: q.DueDays, PlanID: q.PlanID, By: p.Name, At: now}
-		if err := d.Validate(); err != nil {
-			return err
-		}
-		if d.Outcome == huddle.Task {
-			raised, err := s.deps.Huddles.RaiseAlerts(r.Context(), []alerts.Alert{{PersonID: it.PersonID, Rule: "huddle", RuleVer: 1,
-				Key: "item:" + strconv.FormatInt(it.ID, 10), Title: "Task from the team huddle", Reason: d.Text, Priority: alerts.Normal,
-				TeamID: m.TeamID, AssigneeID: d.AssigneeID, Due: now.AddDate(0, 0, d.DueDays),
-				Causes: []alerts.Cause{{Kind: "huddle", Ref: fmt.Sprintf("meeting %d item %d", m.ID, it.ID), What: "decided at the huddle by " + p.Name}}}}, now)
-			if err != nil {
-				return err
-			}
-			if len(raised) == 1 {
-				d.AlertID = raised[0].ID
-			}
-		}
-		decided, err := s.deps.Huddles.DecideItem(r.Context(), it.ID, d)
+		decided, _, err := s.decideItem(r, id, q)
 		if err != nil {
 			return err
 		}
 		return encode(w, http.StatusOK, decided)
 	}
+}
+
+// decideItem records a decision about item id for the API and the
+// meeting page alike: the caller must be in the meeting's team and may
+// change the person's record. It returns the item and its meeting.
+func (s *Server) decideItem(r *http.Request, id int64, q huddleDecisionRequest) (huddle.Item, huddle.Meeting, error) {
+	it, err := s.deps.Huddles.HuddleItem(r.Context(), id)
+	if err != nil {
+		return it, huddle.Meeting{}, err
+	}
+	if it.MeetingID == 0 {
+		return it, huddle.Meeting{}, apperr.E(apperr.Conflict, "the item waits for the next meeting: open it first")
+	}
+	m, err := s.deps.Huddles.Meeting(r.Context(), it.MeetingID)
+	if err != nil {
+		return it, m, err
+	}
+	p, err := s.teamMember(r, m.TeamID)
+	if err != nil {
+		return it, m, err
+	}
+	if _, err := s.deps.Policy.Check(r.Context(), "update", access.Request{Perm: access.WriteRecord, PersonID: it.PersonID, Type: alertType}); err != nil {
+		return it, m, err
+	}
+	now := s.deps.Now()
+	d := huddle.Decision{Outcome: q.Outcome, Text: strings.TrimSpace(q.Text), AssigneeID: q.AssigneeID, DueDays: q.DueDays, PlanID: q.PlanID, By: p.Name, At: now}
+	if err := d.Validate(); err != nil {
+		return it, m, err
+	}
+	if d.Outcome == huddle.Task {
+		raised, err := s.deps.Huddles.RaiseAlerts(r.Context(), []alerts.Alert{{PersonID: it.PersonID, Rule: "huddle", RuleVer: 1,
+			Key: "item:" + strconv.FormatInt(it.ID, 10), Title: "Task from the team huddle", Reason: d.Text, Priority: alerts.Normal,
+			TeamID: m.TeamID, AssigneeID: d.AssigneeID, Due: now.AddDate(0, 0, d.DueDays),
+			Causes: []alerts.Cause{{Kind: "huddle", Ref: fmt.Sprintf("meeting %d item %d", m.ID, it.ID), What: "decided at the huddle by " + p.Name}}}}, now)
+		if err != nil {
+			return it, m, err
+		}
+		if len(raised) == 1 {
+			d.AlertID = raised[0].ID
+		}
+	}
+	decided, err := s.deps.Huddles.DecideItem(r.Context(), it.ID, d)
+	return decided, m, err
 }
 
 func (s *Server) handleHuddleMetrics() handler {

@@ -159,6 +159,7 @@ func (s *Server) pageRoutes() {
 		s.carePlanPageRoutes()
 	}
 	s.peoplePageRoutes()
+	s.worklistPageRoutes()
 }
 
 func (s *Server) handleStylesheet() handler {

@@ -217,7 +217,16 @@ func (db *DB) Worklist(ctx context.Context, q alerts.Query) ([]alerts.Alert, int
 			who = append(who, "assignee_id = ?")
 			args = append(args, q.Assignee)
 		}
-		where = append(where, "("+strings.Join(who, " OR ")+")")
+		if len(who) == 2 && len(q.Statuses) == 0 {
+			// Teams or assignee, for open work: SQLite scans the whole
+			// table for an OR of the two; a union of the two open
+			// indexes' searches keeps a worklist independent of how many
+			// alerts other teams have and every closed alert.
+			open := " AND status NOT IN ('done', 'dismissed')"
+			where = append(where, "id IN (SELECT id FROM alerts WHERE "+who[0]+open+" UNION ALL SELECT id FROM alerts WHERE "+who[1]+open+")")
+		} else {
+			where = append(where, "("+strings.Join(who, " OR ")+")")
+		}
 	}
 	if q.PersonID != 0 {
 		where = append(where, "person_id = ?")
