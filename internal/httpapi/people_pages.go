@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"html/template"
 	"math"
 	"net/http"
 	"net/url"
@@ -428,6 +429,7 @@ func criteriaWords(c searchCriteria) string {
 // TrendView is one key measure over time, oldest first, for a table now
 // and a chart later.
 type TrendView struct {
+	Concept    codes.Concept
 	Name, Unit string
 	Points     []struct {
 		At    time.Time
@@ -541,8 +543,11 @@ type personPageView struct {
 	Conditions []conditionRow
 	Medicines  []summary.Medication
 	Trends     []TrendView
-	TrendRows  []trendRow
-	NoTrends   string // why there are no trends, when there are none
+	// TrendCharts draw Trends of two or more readings against their
+	// targets or the person's own thresholds.
+	TrendCharts []template.HTML
+	TrendRows   []trendRow
+	NoTrends    string // why there are no trends, when there are none
 
 	Timeline     []timelineItem
 	TimelinePage int
@@ -687,6 +692,7 @@ func (s *Server) summaryFor(r *http.Request, p *auth.Principal, d access.Decisio
 		s.professionalParts(ctx, p, v, survivor, now)
 	}
 	s.plansFor(ctx, p, v, survivor)
+	s.trendCharts(ctx, v)
 	if access.Has(p.Role, access.ReadConsent) {
 		cs, err := s.deps.Data.Consents(ctx, survivor)
 		if err != nil {
@@ -733,6 +739,7 @@ func (s *Server) fromRecord(v *personPageView, b *record.Batch, active map[strin
 	v.Trends = make([]TrendView, len(trendConcepts))
 	for i, c := range trendConcepts {
 		wanted[c] = i
+		v.Trends[i].Concept = c
 		if info, ok := set.Info(c); ok {
 			v.Trends[i].Name = info.Name
 		}
