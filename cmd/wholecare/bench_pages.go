@@ -29,9 +29,12 @@ func benchPages(ctx context.Context, e *env, args []string) error {
 	cfg := defaultConfig(e.getenv)
 	fs := flag.NewFlagSet("bench pages", flag.ContinueOnError)
 	cfg.dbFlag(fs)
+	cfg.riskModelFlag(fs)
 	requests := fs.Int("requests", 30, "timed requests of each page (after one untimed warm-up)")
 	maxPages := fs.Int("pages", 25, "most distinct pages to time for each role, found by following links from its start page")
 	only := fs.String("roles", "", "comma-separated demo account names (default: every demo account)")
+	also := fs.String("also", "/case-finding?search=1;/case-finding?search=1&q=has(copd) and age >= 65;/admin/teams;/admin/audit",
+		"semicolon-separated pages no link reaches (forms' results) to time as well, for every account that may open them")
 	if err := parseFlags(fs, e, args, "[--db DSN] [--requests N] [--pages N] [--roles demo.coordinator,...]"); err != nil {
 		return err
 	}
@@ -101,6 +104,20 @@ func benchPages(ctx context.Context, e *env, args []string) error {
 		pages, err := crawlPages(ctx, c, base, *maxPages)
 		if err != nil {
 			return fmt.Errorf("bench pages: %s: %w", a.name, err)
+		}
+		for _, extra := range strings.Split(*also, ";") {
+			u, err := url.Parse(strings.TrimSpace(extra))
+			if err != nil || u.Path == "" {
+				continue
+			}
+			u.RawQuery = u.Query().Encode()
+			req, err := http.NewRequestWithContext(ctx, "GET", base+u.RequestURI(), nil)
+			if err != nil {
+				return err
+			}
+			if res, _, err := getWhenReady(ctx, c, req); err == nil && res.StatusCode == http.StatusOK {
+				pages = append(pages, benchPage{pattern: pagePattern(u) + " (form)", path: u.RequestURI()})
+			}
 		}
 		for _, pg := range pages {
 			times, size, err := timePage(ctx, c, base+pg.path, *requests)
@@ -221,19 +238,14 @@ func crawlPages(ctx context.Context, c *http.Client, base string, max int) ([]be
 		if err != nil {
 			return nil, err
 		}
-		res, err := c.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		body, err := io.ReadAll(res.Body)
-		res.Body.Close()
+		res, body, err := getWhenReady(ctx, c, req)
 		if err != nil {
 			return nil, err
 		}
 		final := res.Request.URL.RequestURI()
 		pattern := pagePattern(res.Request.URL)
-		fam := pattern
-		if i := strings.LastIndex(fam, "/"); i > 0 {
+		fam := pattern // only deep pages form families: /admin/protocols/{slug}, not /admin/{area}
+		if i := strings.LastIndex(fam, "/"); i > 0 && strings.Count(fam[:i], "/") >= 2 {
 			fam = fam[:i]
 		}
 		if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") || seen[pattern] || family[fam] >= 3 {
@@ -252,6 +264,27 @@ func crawlPages(ctx context.Context, c *http.Client, base string, max int) ([]be
 		}
 	}
 	return out, nil
+}
+
+// getWhenReady GETs a page, waiting while the server says it is not
+// ready (503: the population engine still loading) for up to 2 minutes.
+func getWhenReady(ctx context.Context, c *http.Client, req *http.Request) (*http.Response, []byte, error) {
+	for tries := 0; ; tries++ {
+		res, err := c.Do(req)
+		if err != nil {
+			return nil, nil, err
+		}
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil || res.StatusCode != http.StatusServiceUnavailable || tries >= 120 {
+			return res, body, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 func skipLink(u *url.URL) bool {

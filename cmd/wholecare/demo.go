@@ -4,6 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/wholecare/wholecare/internal/synth"
@@ -57,6 +60,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
+	if err := demoRiskModel(ctx, e, &cfg, run); err != nil {
+		return err
+	}
 	if err := printDemoSignIns(ctx, e, db); err != nil {
 		return err
 	}
@@ -64,4 +70,34 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return serveHTTP(ctx, e, cfg, db, log)
+}
+
+// demoRiskModel gives the demo a risk model, so case finding can rank
+// people: with no --risk-model, a demo on SQLite trains one on its own
+// population the first time (a few seconds for 20,000 people) and keeps it
+// beside the database file. On PostgreSQL the demo runs without one unless
+// it is named.
+func demoRiskModel(ctx context.Context, e *env, cfg *config, run synth.Run) error {
+	path, ok := strings.CutPrefix(cfg.db, "sqlite:")
+	if cfg.riskModel != "" || !ok || path == "" || strings.HasPrefix(path, ":memory:") {
+		return nil
+	}
+	model := path + ".riskmodel.json"
+	if _, err := os.Stat(model); err == nil {
+		cfg.riskModel = model
+		return nil
+	}
+	// Features before the cut-off, labels in the year after; validation a
+	// year later, with its own year of follow-up inside the history.
+	cut := run.Spec.Now.AddDate(-2, -1, 0).Format(time.DateOnly)
+	fmt.Fprintf(e.stdout, "Training a risk model on this population (cut-off %s) for case finding...\n", cut)
+	start := time.Now()
+	quiet := &env{getenv: e.getenv, stdin: e.stdin, stdout: io.Discard, stderr: io.Discard}
+	if err := runRiskTrain(ctx, quiet, []string{"--db", cfg.db, "--cutoff", cut, "--out", model, "--log-level", "error"}); err != nil {
+		fmt.Fprintf(e.stdout, "No risk model (%v): case finding cannot rank people until one is given with --risk-model.\n", err)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "Risk model saved to %s in %s.\n", model, time.Since(start).Round(100*time.Millisecond))
+	cfg.riskModel = model
+	return nil
 }

@@ -82,11 +82,16 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	msg := txt[0]
 	if kind != apperr.Internal {
 		if m := apperr.Message(err); m != "" {
-			msg = m
+			msg = sentence(m)
 		}
 	}
 	p := s.frame(r, txt[0], "")
 	p.Data = struct{ Message, WhatToDo, Back string }{msg, txt[1], localReferrer(r)}
+	if kind == apperr.Unavailable && r.Method == http.MethodGet {
+		// Usually the population engine still loading: the page tries
+		// again by itself, so no one has to keep pressing reload.
+		p.Refresh = 5
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, Status(kind), "error", p)
 }

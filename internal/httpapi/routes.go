@@ -151,7 +151,7 @@ func (s *Server) routes() {
 		s.pageRoutes()
 	}
 	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, apperr.E(apperr.NotFound, "no such page: check the address"))
+		s.fail(w, r, apperr.E(apperr.NotFound, "There is no page at this address."))
 	}))
 }
 
