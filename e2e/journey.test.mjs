@@ -13,7 +13,14 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { axeContext, checkA11y, launch, newContext, shot, signIn } from "./lib.mjs";
+import path from "node:path";
+
+import { artifacts, axeContext, checkA11y, launch, newContext, shot, signIn } from "./lib.mjs";
+
+// readmeShot saves what fits on one screen, for the README.
+async function readmeShot(page, name) {
+  await page.screenshot({ path: path.join(artifacts, `readme-${name}.png`), fullPage: false });
+}
 
 const baseURL = process.env.WHOLECARE_URL;
 assert.ok(baseURL, "WHOLECARE_URL is not set: run ./run-pages");
@@ -64,6 +71,7 @@ test("a coordinator finds a person, plans with them from a protocol, and both ag
     assert.ok(await page.getByRole("heading", { name: heading }).count(), `the summary has no "${heading}" section`);
   }
   await shot(page, "journey-3-person-summary");
+  await readmeShot(page, "person-summary");
   const ax = await axeContext(browser, ctx);
   const axp = await ax.newPage();
   await axp.goto(page.url());
@@ -92,6 +100,7 @@ test("a coordinator finds a person, plans with them from a protocol, and both ag
   await page.getByRole("button", { name: "Record my agreement" }).click();
   assert.match(await page.locator("main").innerText(), /a professional has agreed/);
   await shot(page, "journey-6-plan-professional-agreed");
+  await readmeShot(page, "care-plan");
 
   // The person reads their plan and agrees.
   await me.goto(new URL("/me/plan", baseURL).href);
@@ -141,5 +150,6 @@ test("a commissioner views the population dashboard", async () => {
   assert.ok((await page.locator("svg[role=img]").count()) >= 3, "the dashboard draws fewer than three charts");
   assert.ok(await page.locator("table caption", { hasText: /Kaiser/i }).count(), "no Kaiser pyramid data table");
   await shot(page, "journey-9-dashboard");
+  await readmeShot(page, "dashboard");
   await ctx.close();
 });

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/wholecare/wholecare/internal/auth"
 	"github.com/wholecare/wholecare/internal/directory"
@@ -120,7 +121,7 @@ func resetDemoSignIns(ctx context.Context, db *sqlstore.DB) ([]demoSignIn, error
 			break
 		}
 	}
-	people, err := db.PeopleAtPractice(ctx, dd.practice.ID, 2)
+	people, err := demoPeople(ctx, db, dd.practice.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -167,4 +168,29 @@ func demoSees(role auth.Role, org string) string {
 	default:
 		return "population counts only (small numbers suppressed); no records"
 	}
+}
+
+// demoPeople picks the service user and the person the carer looks after:
+// the first two people at the practice aged 65 or over who are alive (the
+// people integrated care is mostly for), or the first two at all in a
+// population too small to have them.
+func demoPeople(ctx context.Context, db *sqlstore.DB, practice string) ([]int64, error) {
+	ids, err := db.PeopleAtPractice(ctx, practice, 500)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	var older []int64
+	for _, id := range ids {
+		p, err := db.Person(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if p.DateOfDeath.IsZero() && p.AgeAt(now) >= 65 {
+			if older = append(older, id); len(older) == 2 {
+				return older, nil
+			}
+		}
+	}
+	return ids[:min(2, len(ids))], nil
 }
