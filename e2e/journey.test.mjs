@@ -150,6 +150,8 @@ test("a commissioner views the population dashboard", async () => {
   assert.ok((await page.locator("svg[role=img]").count()) >= 3, "the dashboard draws fewer than three charts");
   assert.ok(await page.locator("table caption", { hasText: /Kaiser/i }).count(), "no Kaiser pyramid data table");
   await shot(page, "journey-9-dashboard");
+  // For the README: the charts, from the Kaiser pyramid down.
+  await page.getByRole("heading", { name: /Kaiser/ }).first().evaluate((h) => h.scrollIntoView());
   await readmeShot(page, "dashboard");
   await ctx.close();
 });

@@ -144,27 +144,44 @@ func (pol *Policy) Decide(ctx context.Context, p *auth.Principal, r Request) (De
 }
 
 func (pol *Policy) decide(ctx context.Context, p *auth.Principal, r Request) (Decision, error) {
-	if !Has(p.Role, r.Perm) {
-		return Decision{Basis: NoBasis, Why: "your role (" + string(p.Role) + ") may not do this"}, nil
-	}
-	write := writes[r.Perm]
-	if p.Via == auth.ViaToken && !p.Scopes.Allows(r.Type, write) {
-		return Decision{Basis: NoBasis, Why: "the token's scopes (" + p.Scopes.String() + ") do not cover " + r.Type}, nil
+	if d, done := gate(p, r); done {
+		return d, nil
 	}
 	now := pol.now()
-	if p.Role == auth.SystemClient {
-		// A system client's scopes are its authority (checked above); it
-		// must still name a person that exists.
-		if _, err := pol.store.PersonFacts(ctx, r.PersonID, now); err != nil {
-			return Decision{}, err
-		}
-		return Decision{Allowed: true, Basis: SystemScope}, nil
-	}
 	facts, err := pol.store.PersonFacts(ctx, r.PersonID, now)
 	if err != nil {
 		return Decision{}, err
 	}
+	return pol.rule(ctx, p, r, facts, now, func() (Grant, bool, error) {
+		return pol.store.ActiveGrant(ctx, p.UserID, r.PersonID, now)
+	})
+}
+
+// gate is the part of a decision that needs nothing of the person: the
+// role's permission and a token's scopes. done reports that it decided
+// (a denial), before the store is asked whether the person exists.
+func gate(p *auth.Principal, r Request) (d Decision, done bool) {
+	if !Has(p.Role, r.Perm) {
+		return Decision{Basis: NoBasis, Why: "your role (" + string(p.Role) + ") may not do this"}, true
+	}
+	write := writes[r.Perm]
+	if p.Via == auth.ViaToken && !p.Scopes.Allows(r.Type, write) {
+		return Decision{Basis: NoBasis, Why: "the token's scopes (" + p.Scopes.String() + ") do not cover " + r.Type}, true
+	}
+	return Decision{}, false
+}
+
+// rule decides a request that passed gate from the facts of a person who
+// exists. It is the one place the policy's rules live: decide feeds it one
+// person read from the store, decideMany many people read together, so
+// both answer alike. grant looks up the caller's active break-glass for
+// the person; it is called only when nothing else allows the access.
+func (pol *Policy) rule(ctx context.Context, p *auth.Principal, r Request, facts Facts, now time.Time, grant func() (Grant, bool, error)) (Decision, error) {
 	switch p.Role {
+	case auth.SystemClient:
+		// A system client's scopes are its authority (checked by gate); it
+		// must still name a person that exists, which facts prove.
+		return Decision{Allowed: true, Basis: SystemScope}, nil
 	case auth.ServiceUser:
 		if p.PersonID == r.PersonID {
 			return Decision{Allowed: true, Basis: Self}, nil
@@ -189,7 +206,7 @@ func (pol *Policy) decide(ctx context.Context, p *auth.Principal, r Request) (De
 		why = reason
 	}
 	if Has(p.Role, BreakGlass) {
-		g, ok, err := pol.store.ActiveGrant(ctx, p.UserID, r.PersonID, now)
+		g, ok, err := grant()
 		if err != nil {
 			return Decision{}, err
 		}
@@ -199,6 +216,107 @@ func (pol *Policy) decide(ctx context.Context, p *auth.Principal, r Request) (De
 		why += "; in an emergency you may break glass, giving a reason"
 	}
 	return Decision{Basis: NoBasis, Why: why}, nil
+}
+
+// BatchStore is what deciding many people at once needs of the database:
+// the facts of many people, and the caller's active break-glass grants for
+// them, each in a few queries rather than one or two per person. It is
+// optional (Visible type-asserts the Store): the per-person Store methods
+// stay the reference, every small test fake implements only those, and a
+// store without the batch methods still answers, one person at a time.
+type BatchStore interface {
+	// PeopleFacts returns, for each id that names a person, what
+	// PersonFacts returns; a person who does not exist is absent.
+	PeopleFacts(ctx context.Context, personIDs []int64, now time.Time) (map[int64]Facts, error)
+	// ActiveGrants returns, for each person the user has an unexpired
+	// break-glass grant for, what ActiveGrant returns.
+	ActiveGrants(ctx context.Context, userID int64, personIDs []int64, now time.Time) (map[int64]Grant, error)
+}
+
+// decideMany answers the request r (for every person in ids; r.PersonID
+// is ignored) as Decide would, reading the people's facts together. A
+// person who does not exist is absent from the answer. Decisions are
+// taken from, and put in, the request's memo, so a later Decide for one of
+// them does not go back to the store.
+func (pol *Policy) decideMany(ctx context.Context, bs BatchStore, p *auth.Principal, r Request, ids []int64) (map[int64]Decision, error) {
+	if r.Purpose == "" {
+		r.Purpose = DirectCare
+	}
+	memo := memoFrom(ctx)
+	key := func(id int64) memoKey {
+		rr := r
+		rr.PersonID = id
+		return memoKey{user: p.UserID, token: p.TokenID, req: rr}
+	}
+	out := make(map[int64]Decision, len(ids))
+	var ask []int64 // undecided, each once, in order
+	queued := map[int64]bool{}
+	for _, id := range ids {
+		if _, ok := out[id]; ok {
+			continue
+		}
+		if memo != nil {
+			if d, ok := memo.get(key(id)); ok {
+				out[id] = d
+				continue
+			}
+		}
+		rr := r
+		rr.PersonID = id
+		if d, done := gate(p, rr); done {
+			out[id] = d
+			if memo != nil {
+				memo.put(key(id), d)
+			}
+			continue
+		}
+		if !queued[id] {
+			queued[id] = true
+			ask = append(ask, id)
+		}
+	}
+	if len(ask) == 0 {
+		return out, nil
+	}
+	now := pol.now()
+	facts, err := bs.PeopleFacts(ctx, ask, now)
+	if err != nil {
+		return nil, err
+	}
+	var grants map[int64]Grant
+	if Has(p.Role, BreakGlass) && p.Role != auth.SystemClient && p.Role != auth.ServiceUser && p.Role != auth.Carer {
+		exist := make([]int64, 0, len(facts))
+		for _, id := range ask {
+			if _, ok := facts[id]; ok {
+				exist = append(exist, id)
+			}
+		}
+		if len(exist) > 0 {
+			if grants, err = bs.ActiveGrants(ctx, p.UserID, exist, now); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, id := range ask {
+		f, ok := facts[id]
+		if !ok {
+			continue // no such person: like NotFound from Decide, not remembered
+		}
+		rr := r
+		rr.PersonID = id
+		d, err := pol.rule(ctx, p, rr, f, now, func() (Grant, bool, error) {
+			g, ok := grants[id]
+			return g, ok, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		out[id] = d
+		if memo != nil {
+			memo.put(key(id), d)
+		}
+	}
+	return out, nil
 }
 
 // relationship is a professional's legitimate relationship with a person

@@ -56,11 +56,17 @@ type caseFindingView struct {
 	People                           []caseRow
 	From, To                         int
 	Visible                          int64
-	Capped                           bool
-	Ranked                           int
-	Prev, Next                       string
-	CanSave                          bool
-	SaveExpression                   string
+	// Complete is set when every ranked person (up to the scan cap) was
+	// checked, so Visible is how many the caller may see. Otherwise the
+	// check stopped once this page and one more person were found, and
+	// Visible is the page's last position: the caller may see more than
+	// that many.
+	Complete       bool
+	Capped         bool
+	Ranked         int
+	Prev, Next     string
+	CanSave        bool
+	SaveExpression string
 }
 
 // caseFindingDone and caseFindingErrors are the fixed texts of the save
@@ -235,24 +241,17 @@ func (s *Server) handleCaseFindingPage() handler {
 		}
 		v.Ranked = len(ids)
 		guard := s.deps.Policy.Guard()
-		visible, err := guard.Visible(r.Context(), ids, "RiskAssessment")
+		mine, complete, err := visibleFirst(r.Context(), guard, ids, page*caseFindingPageSize+1)
 		if err != nil {
 			return err
 		}
-		show := make(map[int64]bool, len(visible))
-		for _, id := range visible {
-			show[id] = true
-		}
-		var mine []int64 // in rank order
-		for _, id := range ids {
-			if show[id] {
-				mine = append(mine, id)
-			}
-		}
-		v.Visible = int64(len(mine))
+		v.Visible, v.Complete = int64(len(mine)), complete
 		lo := min((page-1)*caseFindingPageSize, len(mine))
 		hi := min(lo+caseFindingPageSize, len(mine))
 		v.From, v.To = lo+1, hi
+		if !v.Complete {
+			v.Visible = int64(hi)
+		}
 		asOf := now.UTC().Truncate(24 * time.Hour)
 		var ltcs []population.Expr
 		for _, c := range segment.LongTermConditions {

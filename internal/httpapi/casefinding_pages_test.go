@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -70,6 +71,14 @@ func TestCaseFindingPage(t *testing.T) {
 		if slices.Contains(got, id) {
 			t.Errorf("person %d, with no relationship to the caller, is listed", id)
 		}
+	}
+	// A list checked only as far as the page needs says so; a whole one
+	// gives its total.
+	switch {
+	case len(want) > caseFindingPageSize && !strings.Contains(body, fmt.Sprintf("of more than %d people you may see", caseFindingPageSize)):
+		t.Errorf("a longer list than one page (%d people) does not say there are more than %d", len(want), caseFindingPageSize)
+	case len(want) <= caseFindingPageSize && !strings.Contains(body, fmt.Sprintf("of %d people you may see", len(want))):
+		t.Errorf("a list of %d people does not give its total", len(want))
 	}
 	// The next page goes on where this one stopped.
 	if len(want) > caseFindingPageSize {

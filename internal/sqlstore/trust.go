@@ -17,8 +17,9 @@ import (
 // store side of auth and access.
 
 var (
-	_ auth.Store   = (*DB)(nil)
-	_ access.Store = (*DB)(nil)
+	_ auth.Store        = (*DB)(nil)
+	_ access.Store      = (*DB)(nil)
+	_ access.BatchStore = (*DB)(nil)
 )
 
 // CreateSession stores a new session.
@@ -173,20 +174,11 @@ func (db *DB) PersonFacts(ctx context.Context, personID int64, now time.Time) (a
 	if err != nil {
 		return access.Facts{}, classify(err, "reading person")
 	}
-	for _, list := range []struct {
-		s   sql.NullString
-		dst *[]int64
-	}{{teams, &f.TeamIDs}, {coordinators, &f.Coordinators}} {
-		if !list.s.Valid || list.s.String == "" {
-			continue
-		}
-		for _, t := range strings.Split(list.s.String, ",") {
-			id, err := strconv.ParseInt(t, 10, 64)
-			if err != nil {
-				return access.Facts{}, apperr.Wrap(apperr.Internal, err, "reading care teams and plan coordinators")
-			}
-			*list.dst = append(*list.dst, id)
-		}
+	if f.TeamIDs, err = idList(teams); err != nil {
+		return access.Facts{}, err
+	}
+	if f.Coordinators, err = idList(coordinators); err != nil {
+		return access.Facts{}, err
 	}
 	if consents > 0 {
 		if f.Consents, err = db.consents(ctx, personID); err != nil {
@@ -194,6 +186,122 @@ func (db *DB) PersonFacts(ctx context.Context, personID int64, now time.Time) (a
 		}
 	}
 	return f, nil
+}
+
+// PeopleFacts returns what PersonFacts returns for each of many people,
+// reading them a chunk at a time (one query for the chunk, and one more
+// for the consents of those in it who have any) instead of one or two
+// queries a person: deciding who of a ranked list of thousands the caller
+// may see was one round trip per person. A person who does not exist is
+// absent from the map.
+func (db *DB) PeopleFacts(ctx context.Context, personIDs []int64, now time.Time) (map[int64]access.Facts, error) {
+	if err := db.ready(); err != nil {
+		return nil, err
+	}
+	agg := "group_concat(DISTINCT team_id)"
+	coordAgg := "group_concat(DISTINCT coordinator_id)"
+	if db.d.postgres {
+		agg = "string_agg(DISTINCT team_id::text, ',')"
+		coordAgg = "string_agg(DISTINCT coordinator_id::text, ',')"
+	}
+	today := db.d.date(now.UTC().Truncate(24 * time.Hour))
+	out := make(map[int64]access.Facts, len(personIDs))
+	var withConsents []int64
+	err := db.lookupIDs(ctx, `
+		SELECT p.person_id, p.practice_id,
+		       (SELECT `+agg+` FROM person_care_teams t
+		        WHERE t.person_id = p.person_id AND t.start_date <= ? AND (t.end_date IS NULL OR t.end_date > ?)),
+		       (SELECT `+coordAgg+` FROM careplans cp WHERE cp.person_id = p.person_id AND cp.status <> 'closed' AND cp.coordinator_id <> 0),
+		       (SELECT COUNT(*) FROM consents c WHERE c.person_id = p.person_id)
+		FROM people p WHERE %s`, "p.person_id", []any{today, today}, personIDs, func(s scanner) error {
+		var id int64
+		var f access.Facts
+		var teams, coordinators sql.NullString
+		var consents int
+		if err := s.Scan(&id, &f.PracticeID, &teams, &coordinators, &consents); err != nil {
+			return err
+		}
+		var err error
+		if f.TeamIDs, err = idList(teams); err != nil {
+			return err
+		}
+		if f.Coordinators, err = idList(coordinators); err != nil {
+			return err
+		}
+		if consents > 0 {
+			withConsents = append(withConsents, id)
+		}
+		out[id] = f
+		return nil
+	})
+	if err != nil {
+		return nil, classify(err, "reading people")
+	}
+	if len(withConsents) == 0 {
+		return out, nil
+	}
+	// Consents are few (most people have none), so they are read only for
+	// the people the count above found, in the order db.consents gives.
+	err = db.lookupIDs(ctx, `SELECT `+consentColumns+` FROM consents WHERE %s ORDER BY person_id, id`, "person_id", nil, withConsents,
+		func(s scanner) error {
+			c, err := scanConsent(s)
+			if err != nil {
+				return err
+			}
+			f := out[c.PersonID]
+			f.Consents = append(f.Consents, c)
+			out[c.PersonID] = f
+			return nil
+		})
+	if err != nil {
+		return nil, classify(err, "reading consents")
+	}
+	return out, nil
+}
+
+// idList reads a comma-separated list of ids, as group_concat and
+// string_agg give it; NULL or empty is none.
+func idList(s sql.NullString) ([]int64, error) {
+	if !s.Valid || s.String == "" {
+		return nil, nil
+	}
+	var out []int64
+	for _, t := range strings.Split(s.String, ",") {
+		id, err := strconv.ParseInt(t, 10, 64)
+		if err != nil {
+			return nil, apperr.Wrap(apperr.Internal, err, "reading care teams and plan coordinators")
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// lookupIDs runs query (whose one %s is replaced by "col is one of the
+// ids", see inKeys) for ids a chunk at a time, after the leading
+// arguments lead, and calls scan on every row. The statement text varies
+// with the chunk's length on SQLite, so it does not go through the
+// statement cache.
+func (db *DB) lookupIDs(ctx context.Context, query, col string, lead []any, ids []int64, scan func(scanner) error) error {
+	for len(ids) > 0 {
+		n := min(len(ids), db.d.lookupChunk())
+		cond, args := inKeys(db.d, col, ids[:n])
+		ids = ids[n:]
+		rows, err := db.sql.QueryContext(ctx, db.d.rebind(strings.Replace(query, "%s", cond, 1)), append(lead[:len(lead):len(lead)], args...)...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ProfessionalTeams returns the teams a professional is a current member of.
@@ -364,6 +472,32 @@ func (db *DB) ActiveGrant(ctx context.Context, userID, personID int64, now time.
 		return access.Grant{}, false, classify(err, "reading break-glass")
 	}
 	return g, true, nil
+}
+
+// ActiveGrants returns, for each of the people the user has an unexpired
+// grant for, what ActiveGrant returns (the one that expires last), a
+// chunk of people per query.
+func (db *DB) ActiveGrants(ctx context.Context, userID int64, personIDs []int64, now time.Time) (map[int64]access.Grant, error) {
+	if err := db.ready(); err != nil {
+		return nil, err
+	}
+	out := map[int64]access.Grant{}
+	err := db.lookupIDs(ctx, `
+		SELECT `+grantColumns+` FROM break_glass WHERE user_id = ? AND expires_at > ? AND %s
+		ORDER BY person_id, expires_at DESC`, "person_id", []any{userID, db.d.instant(now)}, personIDs, func(s scanner) error {
+		g, err := scanGrant(s)
+		if err != nil {
+			return err
+		}
+		if _, ok := out[g.PersonID]; !ok {
+			out[g.PersonID] = g
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, classify(err, "reading break-glass")
+	}
+	return out, nil
 }
 
 // Grants lists break-glass grants, newest first: only those awaiting
