@@ -95,6 +95,11 @@ func (s *Server) handleCaseFindingPage() handler {
 		if !access.Has(pr.Role, access.ReadRecord) {
 			return apperr.E(apperr.Forbidden, "Your role does not read records, so it cannot list people. The population dashboard counts them.")
 		}
+		if !access.Has(pr.Role, access.WriteCarePlan) {
+			// A person and their carer read one record, their own: a
+			// ranking of everyone they may see would be a list of one.
+			return apperr.E(apperr.Forbidden, "Case finding is for the professionals who plan people's care.")
+		}
 		eng, err := s.deps.Population.Engine()
 		if err != nil {
 			return err

@@ -37,6 +37,10 @@ func TestCaseFindingPage(t *testing.T) {
 	if status, _, loc := w.browser().page("/case-finding"); status != http.StatusSeeOther || !strings.HasPrefix(loc, "/sign-in") {
 		t.Fatalf("signed out: %d to %q", status, loc)
 	}
+	w.addUser("case.person", auth.ServiceUser)
+	if status, _, _ := w.signIn("case.person").page("/case-finding?search=1"); status != http.StatusForbidden {
+		t.Errorf("a service user's case finding: %d, want 403", status)
+	}
 	if status, _, _ := w.signIn("case.analyst").page("/case-finding?search=1"); status != http.StatusForbidden {
 		t.Fatalf("analyst (no record access): %d, want 403", status)
 	}

@@ -203,73 +203,95 @@ func (db *DB) Worklist(ctx context.Context, q alerts.Query) ([]alerts.Alert, int
 	if q.Limit <= 0 || q.Limit > 500 {
 		return nil, 0, apperr.E(apperr.Invalid, "worklist: limit must be from 1 to 500")
 	}
-	var where []string
-	var args []any
-	if len(q.Teams) > 0 || q.Assignee != 0 {
-		var who []string
-		if len(q.Teams) > 0 {
-			who = append(who, "team_id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(q.Teams)), ",")+")")
-			for _, t := range q.Teams {
-				args = append(args, t)
-			}
-		}
-		if q.Assignee != 0 {
-			who = append(who, "assignee_id = ?")
-			args = append(args, q.Assignee)
-		}
-		if len(who) == 2 && len(q.Statuses) == 0 {
-			// Teams or assignee, for open work: SQLite scans the whole
-			// table for an OR of the two; a union of the two open
-			// indexes' searches keeps a worklist independent of how many
-			// alerts other teams have and every closed alert.
-			open := " AND status NOT IN ('done', 'dismissed')"
-			where = append(where, "id IN (SELECT id FROM alerts WHERE "+who[0]+open+" UNION ALL SELECT id FROM alerts WHERE "+who[1]+open+")")
-		} else {
-			where = append(where, "("+strings.Join(who, " OR ")+")")
-		}
-	}
+	// The filters other than who and status, the same in every form of
+	// the query below.
+	var extra []string
+	var extraArgs []any
 	if q.PersonID != 0 {
-		where = append(where, "person_id = ?")
-		args = append(args, q.PersonID)
+		extra = append(extra, "person_id = ?")
+		extraArgs = append(extraArgs, q.PersonID)
 	}
 	if q.Rule != "" {
-		where = append(where, "rule_id = ?")
-		args = append(args, q.Rule)
-	}
-	if len(q.Statuses) == 0 {
-		where = append(where, "status NOT IN ('done', 'dismissed')")
-	} else {
-		var ss []string
-		for _, s := range q.Statuses {
-			if !s.Valid() {
-				return nil, 0, apperr.Ef(apperr.Invalid, "worklist: unknown status %q", s)
-			}
-			ss = append(ss, "?")
-			args = append(args, string(s))
-		}
-		where = append(where, "status IN ("+strings.Join(ss, ",")+")")
+		extra = append(extra, "rule_id = ?")
+		extraArgs = append(extraArgs, q.Rule)
 	}
 	if q.MaxPriority != 0 {
-		where = append(where, "priority <= ?")
-		args = append(args, int(q.MaxPriority))
+		extra = append(extra, "priority <= ?")
+		extraArgs = append(extraArgs, int(q.MaxPriority))
 	}
 	if !q.DueBefore.IsZero() {
-		where = append(where, "due_at < ?")
-		args = append(args, db.d.instant(q.DueBefore))
+		extra = append(extra, "due_at < ?")
+		extraArgs = append(extraArgs, db.d.instant(q.DueBefore))
 	}
 	if q.Escalated {
-		where = append(where, "escalated_at IS NOT NULL")
+		extra = append(extra, "escalated_at IS NOT NULL")
 	}
-	cond := ""
-	if len(where) > 0 {
-		cond = " WHERE " + strings.Join(where, " AND ")
+	teamIn := ""
+	var teamArgs []any
+	if len(q.Teams) > 0 {
+		teamIn = "(" + strings.TrimSuffix(strings.Repeat("?,", len(q.Teams)), ",") + ")"
+		for _, t := range q.Teams {
+			teamArgs = append(teamArgs, t)
+		}
+	}
+	const open = "status NOT IN ('done', 'dismissed')"
+
+	var countSQL, pageSQL string
+	var countArgs, pageArgs []any
+	if len(q.Teams) > 0 && q.Assignee != 0 && len(q.Statuses) == 0 {
+		// My teams' open work and mine: two searches of the two open
+		// indexes, the second leaving out what the first found, merged in
+		// worklist order. An OR of the two made SQLite read and sort every
+		// open alert of the teams (100,000 people: 21 ms a page, now 0.4).
+		arm1 := append([]string{"team_id IN " + teamIn, open}, extra...)
+		arm2 := append([]string{"assignee_id = ?", "team_id NOT IN " + teamIn, open}, extra...)
+		args1 := append(append([]any{}, teamArgs...), extraArgs...)
+		args2 := append(append([]any{q.Assignee}, teamArgs...), extraArgs...)
+		w1, w2 := " WHERE "+strings.Join(arm1, " AND "), " WHERE "+strings.Join(arm2, " AND ")
+		countSQL = `SELECT (SELECT COUNT(*) FROM alerts` + w1 + `) + (SELECT COUNT(*) FROM alerts` + w2 + `)`
+		countArgs = append(append([]any{}, args1...), args2...)
+		pageSQL = `SELECT ` + alertColumns + ` FROM alerts` + w1 + ` UNION ALL SELECT ` + alertColumns + ` FROM alerts` + w2 +
+			` ORDER BY priority, due_at, id LIMIT ? OFFSET ?`
+		pageArgs = append(append([]any{}, countArgs...), q.Limit, q.Offset)
+	} else {
+		var where []string
+		var args []any
+		switch {
+		case len(q.Teams) > 0 && q.Assignee != 0:
+			where = append(where, "(team_id IN "+teamIn+" OR assignee_id = ?)")
+			args = append(append(args, teamArgs...), q.Assignee)
+		case len(q.Teams) > 0:
+			where = append(where, "team_id IN "+teamIn)
+			args = append(args, teamArgs...)
+		case q.Assignee != 0:
+			where = append(where, "assignee_id = ?")
+			args = append(args, q.Assignee)
+		}
+		if len(q.Statuses) == 0 {
+			where = append(where, open)
+		} else {
+			var ss []string
+			for _, st := range q.Statuses {
+				if !st.Valid() {
+					return nil, 0, apperr.Ef(apperr.Invalid, "worklist: unknown status %q", st)
+				}
+				ss = append(ss, "?")
+				args = append(args, string(st))
+			}
+			where = append(where, "status IN ("+strings.Join(ss, ",")+")")
+		}
+		where = append(where, extra...)
+		args = append(args, extraArgs...)
+		cond := " WHERE " + strings.Join(where, " AND ")
+		countSQL, countArgs = `SELECT COUNT(*) FROM alerts`+cond, args
+		pageSQL = `SELECT ` + alertColumns + ` FROM alerts` + cond + ` ORDER BY priority, due_at, id LIMIT ? OFFSET ?`
+		pageArgs = append(append([]any{}, args...), q.Limit, q.Offset)
 	}
 	var total int
-	if err := db.sql.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM alerts`+cond), args...).Scan(&total); err != nil {
+	if err := db.sql.QueryRowContext(ctx, db.d.rebind(countSQL), countArgs...).Scan(&total); err != nil {
 		return nil, 0, classify(err, "counting a worklist")
 	}
-	rows, err := db.sql.QueryContext(ctx, db.d.rebind(`SELECT `+alertColumns+` FROM alerts`+cond+` ORDER BY priority, due_at, id LIMIT ? OFFSET ?`),
-		append(args, q.Limit, q.Offset)...)
+	rows, err := db.sql.QueryContext(ctx, db.d.rebind(pageSQL), pageArgs...)
 	if err != nil {
 		return nil, 0, classify(err, "reading a worklist")
 	}
