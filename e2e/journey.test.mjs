@@ -74,8 +74,18 @@ test("a coordinator finds a person, plans with them from a protocol, and both ag
   await readmeShot(page, "person-summary");
   const ax = await axeContext(browser, ctx);
   const axp = await ax.newPage();
-  await axp.goto(page.url());
-  await checkA11y(axp, "person summary (journey)");
+  // a11y checks the page the coordinator is on, as they see it, with axe.
+  const a11y = async (label) => {
+    await axp.goto(page.url());
+    await checkA11y(axp, label);
+  };
+  await a11y("person summary (journey)");
+  // Down to a tablet: nothing runs off the side of the screen.
+  await page.setViewportSize({ width: 768, height: 1024 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `the person summary is ${overflow}px wider than a 768px tablet screen`);
+  await shot(page, "journey-3-person-summary-tablet");
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // Their plan, and a protocol's suggestions.
   await page.locator("main a[href^='/careplans/']").first().click();
@@ -83,6 +93,7 @@ test("a coordinator finds a person, plans with them from a protocol, and both ag
   const planURL = page.url();
   await page.getByRole("link", { name: /Add goals and actions from a (care )?protocol/ }).first().click();
   await shot(page, "journey-4-protocols");
+  await a11y("protocols for a person (journey)");
   await page.getByRole("link", { name: /^Use .* in the plan/ }).first().click();
   assert.match(new URL(page.url()).pathname, /^\/careplans\/\d+\/protocols\/[a-z0-9-]+$/);
   // The first goal, accepted in the person's words; the first other item accepted as it is.
@@ -92,6 +103,7 @@ test("a coordinator finds a person, plans with them from a protocol, and both ag
   const item = page.locator("fieldset.plan-item", { has: page.getByLabel("If you edit it: the new wording") }).first();
   await item.getByLabel("Accept", { exact: true }).check();
   await shot(page, "journey-5-protocol-proposal");
+  await a11y("a protocol's proposal (journey)");
   await page.getByRole("button", { name: "Add the accepted items to the plan" }).click();
   assert.equal(page.url().split("?")[0], planURL);
   assert.ok((await page.locator("main").innerText()).includes(words), "the plan does not show the goal in the person's words");
@@ -101,6 +113,7 @@ test("a coordinator finds a person, plans with them from a protocol, and both ag
   assert.match(await page.locator("main").innerText(), /a professional has agreed/);
   await shot(page, "journey-6-plan-professional-agreed");
   await readmeShot(page, "care-plan");
+  await a11y("the care plan, staff view (journey)");
 
   // The person reads their plan and agrees.
   await me.goto(new URL("/me/plan", baseURL).href);
@@ -109,6 +122,11 @@ test("a coordinator finds a person, plans with them from a protocol, and both ag
   await me.getByRole("button", { name: "I agree to this plan" }).click();
   assert.match(await me.locator("main").innerText(), /Agreed by me and by a professional/);
   await shot(me, "journey-7-person-agreed");
+  const pax = await axeContext(browser, pctx);
+  const paxp = await pax.newPage();
+  await paxp.goto(me.url());
+  await checkA11y(paxp, "the care plan, the person's own view (journey)");
+  await pax.close();
   await ax.close();
   await pctx.close();
   await ctx.close();

@@ -113,14 +113,8 @@ func (s *Server) handleWorklist() handler {
 		if err != nil {
 			return err
 		}
-		ids := make([]int64, 0, len(as))
-		for _, a := range as {
-			if !slices.Contains(ids, a.PersonID) {
-				ids = append(ids, a.PersonID)
-			}
-		}
 		guard := s.deps.Policy.Guard()
-		visible, err := guard.Visible(r.Context(), ids, alertType)
+		visible, err := visibleAlertPeople(r.Context(), guard, as)
 		if err != nil {
 			return err
 		}
@@ -326,4 +320,17 @@ func (s *Server) handleDryRun() handler {
 		}
 		return encode(w, http.StatusOK, map[string]any{"rule": rule, "would_alert": len(cs), "shown": shown})
 	}
+}
+
+// visibleAlertPeople keeps the people of a page of alerts whom the caller
+// may see: a worklist shows (and audits) only those, in the API and on the
+// page alike.
+func visibleAlertPeople(ctx context.Context, guard *access.Guard, as []alerts.Alert) ([]int64, error) {
+	ids := make([]int64, 0, len(as))
+	for _, a := range as {
+		if !slices.Contains(ids, a.PersonID) {
+			ids = append(ids, a.PersonID)
+		}
+	}
+	return guard.Visible(ctx, ids, alertType)
 }

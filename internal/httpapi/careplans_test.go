@@ -366,50 +366,7 @@ func readAll(res *http.Response) string {
 // decision, the durable audit entry and the read of the current version.
 func BenchmarkCarePlanOpen(b *testing.B) {
 	w := newTrustWorld(b)
-	svc := careplan.NewService(w.db, w.clock.now)
-	ctx := b.Context()
-	a := careplan.Actor{UserID: 1, Name: "bench", Role: "care_coordinator", ProfessionalID: w.prof, Party: careplan.PartyProfessional}
-	v, err := svc.Create(ctx, a, w.related, w.copdPlan(), "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	must := func(nv careplan.Version, err error) {
-		if err != nil {
-			b.Fatal(err)
-		}
-		v = nv
-	}
-	must(svc.PutActionPlan(ctx, a, v.PlanID, v.Number, careplan.ActionPlan{Condition: careplan.COPD,
-		Thresholds: careplan.Thresholds{UsualBreathlessness: "MRC 3", UsualSputum: "clear, mornings"}}, "copd"))
-	must(svc.Agree(ctx, careplan.Actor{UserID: 2, Name: "person", Party: careplan.PartyPerson}, v.PlanID, v.Number, ""))
-	must(svc.Agree(ctx, a, v.PlanID, v.Number, ""))
-	must(svc.SetStatus(ctx, a, v.PlanID, v.Number, careplan.Active, "start"))
-	next := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
-	for i := 0; v.Number < 60; i++ {
-		if i%5 == 4 && len(v.Plan.Reviews) < 10 {
-			next = next.AddDate(0, 6, 0)
-			var gs []careplan.GoalProgress
-			for _, g := range v.Plan.Goals {
-				if g.Status.Open() {
-					gs = append(gs, careplan.GoalProgress{GoalID: g.ID, Progress: careplan.ProgressPartly, Note: "getting there"})
-				}
-			}
-			must(svc.RecordReview(ctx, a, v.PlanID, v.Number, careplan.Review{Scheduled: true, NextReview: careplan.DateOf(next), Goals: gs,
-				WhatChanged: "reviewed with the person at home; " + strings.Repeat("notes ", 20)}))
-			continue
-		}
-		if i%2 == 0 {
-			g, _, err := svc.PutGoal(ctx, a, v.PlanID, v.Number, careplan.Goal{Text: fmt.Sprintf("Goal %d in the person's words, with some detail about why it matters to them", i), Importance: 5}, "new goal")
-			must(g, err)
-		} else {
-			ac, _, err := svc.PutAction(ctx, a, v.PlanID, v.Number, careplan.Action{GoalID: "g1", What: fmt.Sprintf("Action %d: something specific the person will do", i),
-				Who: careplan.Who{Kind: careplan.ByPerson}, When: "weekly", Area: careplan.HealthyLife}, "new action")
-			must(ac, err)
-		}
-	}
-	if len(v.Plan.Reviews) != 10 {
-		b.Fatalf("%d reviews", len(v.Plan.Reviews))
-	}
+	v := mustLongPlan(b, w)
 	w.addUser("bench.coordinator", auth.CareCoordinator)
 	c := w.signIn("bench.coordinator")
 	path := fmt.Sprintf("/api/v1/careplans/%d", v.PlanID)

@@ -281,14 +281,8 @@ func (s *Server) handleWorklistPage() handler {
 			return err
 		}
 		// Only people the caller may see, as the API shows them.
-		ids := make([]int64, 0, len(as))
-		for _, a := range as {
-			if !slices.Contains(ids, a.PersonID) {
-				ids = append(ids, a.PersonID)
-			}
-		}
 		guard := s.deps.Policy.Guard()
-		visible, err := guard.Visible(r.Context(), ids, alertType)
+		visible, err := visibleAlertPeople(r.Context(), guard, as)
 		if err != nil {
 			return err
 		}
